@@ -1,0 +1,289 @@
+// Package config holds civicflow's one configuration struct, its defaults,
+// the command-line flags with their CIVICFLOW_* environment twins, and the
+// validation that names the bad field.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EmbeddedTemporal is the --temporal value that starts the in-process server.
+const EmbeddedTemporal = "embedded"
+
+// Config is everything a civicflow process needs to know.
+type Config struct {
+	DataDir   string // --data: SQLite file, Temporal state, blobs
+	HTTPAddr  string // --http
+	DB        string // --db: "" = SQLite in DataDir, or sqlite:PATH, or postgres://…
+	Temporal  string // --temporal: "embedded" or HOST:PORT
+	Namespace string // --namespace
+
+	TemporalPort      int           // --temporal-port: embedded frontend port
+	TemporalUI        string        // --temporal-ui: ADDR for the Temporal Web UI ("" = off)
+	TemporalRetention time.Duration // --temporal-retention
+	TemporalTLSCert   string        // --temporal-tls-cert (mTLS to a cluster, e.g. Temporal Cloud)
+	TemporalTLSKey    string        // --temporal-tls-key
+	TemporalTLSCA     string        // --temporal-tls-ca
+	TemporalAPIKey    string        // --temporal-api-key
+
+	Demo         bool   // --demo
+	DemoPassword string // CIVICFLOW_DEMO_PASSWORD
+	LogLevel     string // --log-level
+	LogFormat    string // --log-format text|json
+	PublicURL    string // --public-url: base URL in links, cookies Secure when https
+
+	MaxUploadBytes  int64         // --max-upload: request body limit for files
+	SessionTTL      time.Duration // --session-ttl
+	AuditRetention  time.Duration // --audit-retention
+	WorkerTaskQueue string        // --task-queue
+}
+
+// Default returns the configuration of a fresh single-machine install.
+func Default() Config {
+	return Config{
+		DataDir:           "./data",
+		HTTPAddr:          "127.0.0.1:8080",
+		Temporal:          EmbeddedTemporal,
+		Namespace:         "civicflow",
+		TemporalPort:      7233,
+		TemporalRetention: 30 * 24 * time.Hour,
+		DemoPassword:      "demo",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		MaxUploadBytes:    100 << 20,
+		SessionTTL:        12 * time.Hour,
+		AuditRetention:    365 * 24 * time.Hour,
+		WorkerTaskQueue:   "civicflow",
+	}
+}
+
+// Flag groups say which flags a subcommand takes.
+const (
+	FlagsCommon   = 1 << iota // --data --db --log-level --log-format
+	FlagsTemporal             // --temporal --namespace and friends
+	FlagsHTTP                 // --http --demo --public-url and friends
+)
+
+// FlagSet returns a flag set for a subcommand bound to c. Parse it with Parse.
+func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (SQLite database, Temporal state, files)")
+	fs.StringVar(&c.DB, "db", c.DB, "database URL: empty for SQLite in the data directory, sqlite:PATH, or postgres://…")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+	if groups&FlagsTemporal != 0 {
+		fs.StringVar(&c.Temporal, "temporal", c.Temporal, `"embedded" or HOST:PORT of a Temporal frontend`)
+		fs.StringVar(&c.Namespace, "namespace", c.Namespace, "Temporal namespace")
+		fs.IntVar(&c.TemporalPort, "temporal-port", c.TemporalPort, "port of the embedded Temporal frontend (0 = any free port)")
+		fs.StringVar(&c.TemporalUI, "temporal-ui", c.TemporalUI, "address for the Temporal Web UI of the embedded server (empty = off)")
+		fs.DurationVar(&c.TemporalRetention, "temporal-retention", c.TemporalRetention, "how long closed workflow histories are kept by the embedded server")
+		fs.StringVar(&c.TemporalTLSCert, "temporal-tls-cert", c.TemporalTLSCert, "client certificate (PEM) for mTLS to Temporal")
+		fs.StringVar(&c.TemporalTLSKey, "temporal-tls-key", c.TemporalTLSKey, "client key (PEM) for mTLS to Temporal")
+		fs.StringVar(&c.TemporalTLSCA, "temporal-tls-ca", c.TemporalTLSCA, "CA bundle (PEM) to verify the Temporal server")
+		fs.StringVar(&c.TemporalAPIKey, "temporal-api-key", c.TemporalAPIKey, "API key for Temporal Cloud")
+		fs.StringVar(&c.WorkerTaskQueue, "task-queue", c.WorkerTaskQueue, "Temporal task queue of the flows")
+	}
+	if groups&FlagsHTTP != 0 {
+		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
+		fs.BoolVar(&c.Demo, "demo", c.Demo, "seed demo departments, users and the publication flow")
+		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL (https:// makes cookies Secure)")
+		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")
+		fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lasts")
+	}
+	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit entries are kept")
+	return fs
+}
+
+// Parse parses args, then fills every flag not given on the command line
+// from its environment twin CIVICFLOW_<FLAG>. Errors are one sentence.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		msg := err.Error()
+		if strings.HasPrefix(msg, "flag provided but not defined: ") {
+			return fmt.Errorf("unknown flag %s (civicflow %s --help lists the flags)", strings.TrimPrefix(msg, "flag provided but not defined: "), fs.Name())
+		}
+		return fmt.Errorf("%s (civicflow %s --help lists the flags)", msg, fs.Name())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var firstErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || firstErr != nil {
+			return
+		}
+		env := EnvName(f.Name)
+		if v := getenv(env); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				firstErr = fmt.Errorf("environment variable %s=%q: %v", env, v, err)
+			}
+		}
+	})
+	return firstErr
+}
+
+// EnvName is the environment twin of a flag: --temporal-port → CIVICFLOW_TEMPORAL_PORT.
+func EnvName(flagName string) string {
+	return "CIVICFLOW_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Usage writes the flags of fs.
+func Usage(w io.Writer, fs *flag.FlagSet, summary string) {
+	fmt.Fprintf(w, "usage: civicflow %s [flags]\n\n%s\n\nflags (each also read from CIVICFLOW_<FLAG>):\n", fs.Name(), summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// Embedded reports whether the process starts its own Temporal server.
+func (c *Config) Embedded() bool { return c.Temporal == "" || c.Temporal == EmbeddedTemporal }
+
+// DBKind is "sqlite" or "postgres".
+func (c *Config) DBKind() string {
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// SQLitePath is the database file when DBKind is sqlite.
+func (c *Config) SQLitePath() string {
+	if p, ok := strings.CutPrefix(c.DB, "sqlite:"); ok {
+		return strings.TrimPrefix(p, "//")
+	}
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "civicflow.db")
+}
+
+// TemporalDBPath is the embedded server's SQLite file.
+func (c *Config) TemporalDBPath() string { return filepath.Join(c.DataDir, "temporal.db") }
+
+// SecureCookies reports whether cookies must carry the Secure flag.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// Validate checks the configuration and returns an error naming the first
+// bad field in one sentence.
+func (c *Config) Validate(groups int) error {
+	if c.DataDir == "" {
+		return errors.New("--data is empty: give a data directory")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format %q is not text or json", c.LogFormat)
+	}
+	if c.DB != "" {
+		if err := validateDB(c.DB); err != nil {
+			return err
+		}
+	}
+	if groups&FlagsTemporal != 0 {
+		if !c.Embedded() {
+			if _, port, err := net.SplitHostPort(c.Temporal); err != nil || port == "" {
+				return fmt.Errorf("--temporal %q is neither %q nor HOST:PORT", c.Temporal, EmbeddedTemporal)
+			}
+		}
+		if c.Namespace == "" {
+			return errors.New("--namespace is empty")
+		}
+		if c.TemporalPort < 0 || c.TemporalPort > 65535 {
+			return fmt.Errorf("--temporal-port %d is not a port number", c.TemporalPort)
+		}
+		if c.TemporalRetention < 24*time.Hour {
+			return fmt.Errorf("--temporal-retention %s is shorter than 24h", c.TemporalRetention)
+		}
+		if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+			return errors.New("--temporal-tls-cert and --temporal-tls-key go together")
+		}
+		if c.WorkerTaskQueue == "" {
+			return errors.New("--task-queue is empty")
+		}
+	}
+	if groups&FlagsHTTP != 0 {
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			return fmt.Errorf("--http %q is not HOST:PORT", c.HTTPAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("--http %q has an invalid port", c.HTTPAddr)
+		}
+		if c.MaxUploadBytes < 1024 {
+			return fmt.Errorf("--max-upload %d is too small (at least 1024 bytes)", c.MaxUploadBytes)
+		}
+		if c.SessionTTL < time.Minute {
+			return fmt.Errorf("--session-ttl %s is shorter than a minute", c.SessionTTL)
+		}
+		if c.PublicURL != "" {
+			if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("--public-url %q is not an http(s) URL", c.PublicURL)
+			}
+		}
+		if c.Demo && c.DemoPassword == "" {
+			return errors.New("CIVICFLOW_DEMO_PASSWORD is empty")
+		}
+	}
+	if c.AuditRetention < 24*time.Hour {
+		return fmt.Errorf("--audit-retention %s is shorter than 24h", c.AuditRetention)
+	}
+	return nil
+}
+
+func validateDB(db string) error {
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		u, err := url.Parse(db)
+		if err != nil {
+			return fmt.Errorf("--db is not a valid PostgreSQL URL: %v", redactErr(err))
+		}
+		if u.Host == "" {
+			return errors.New("--db PostgreSQL URL has no host")
+		}
+		return nil
+	case strings.HasPrefix(db, "sqlite:"):
+		if strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "//") == "" {
+			return errors.New("--db sqlite: URL has no file path")
+		}
+		return nil
+	case strings.Contains(db, "://"):
+		return fmt.Errorf("--db %q: only postgres:// and sqlite: URLs are supported", schemeOf(db))
+	default:
+		return nil // a plain file path means SQLite
+	}
+}
+
+func schemeOf(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[:i+3] + "…"
+	}
+	return s
+}
+
+// redactErr keeps passwords out of error messages.
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// Getenv is os.Getenv, named for injection in tests.
+var Getenv = os.Getenv

@@ -1,0 +1,226 @@
+// Package store holds all of civicflow's SQL: one Store over sqlx, one file
+// per table noun, the same queries on SQLite and PostgreSQL (written with ?
+// placeholders and rebound per dialect).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+
+	"github.com/civicflow/civicflow/migrations"
+)
+
+func init() {
+	// sqlx knows "sqlite3" but not modernc's "sqlite".
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// Sentinel errors; the web layer maps them to statuses in one place.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is the database of one civicflow installation.
+type Store struct {
+	db      *sqlx.DB // writes (one connection on SQLite)
+	rdb     *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
+	dialect string
+}
+
+// Options open a Store.
+type Options struct {
+	// URL is postgres://… or a SQLite file path (optionally prefixed sqlite:).
+	URL string
+	// Migrate applies pending migrations on open.
+	Migrate bool
+}
+
+// Open connects to the database, checks it answers and, if asked, migrates it.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{}
+	var err error
+	if isPostgres(opts.URL) {
+		s.dialect = migrations.Postgres
+		s.db, err = sqlx.Open("pgx", opts.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		s.db.SetMaxOpenConns(20)
+		s.db.SetMaxIdleConns(5)
+		s.db.SetConnMaxIdleTime(5 * time.Minute)
+		s.rdb = s.db
+		pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := s.db.PingContext(pingCtx); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("PostgreSQL at %s does not answer: %w", redactURL(opts.URL), err)
+		}
+	} else {
+		s.dialect = migrations.SQLite
+		path := sqlitePath(opts.URL)
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		dsn := sqliteDSN(path)
+		if s.db, err = sqlx.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		s.db.SetMaxOpenConns(1)
+		if err := s.db.PingContext(ctx); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		if s.rdb, err = sqlx.Open("sqlite", dsn); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		s.rdb.SetMaxOpenConns(8)
+	}
+	if opts.Migrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Migrate applies pending migrations and returns the schema version.
+func (s *Store) Migrate(ctx context.Context) (int64, error) {
+	return migrations.Up(ctx, s.db.DB, s.dialect)
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB exposes the write pool for packages that need database/sql (the Casbin
+// adapter, tests). Runtime SQL still belongs in this package.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping checks the database answers (used by /healthz).
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var one int
+	if err := s.rdb.GetContext(ctx, &one, "SELECT 1"); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.rdb != s.db {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// SchemaVersion returns the applied migration version.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := s.rdb.GetContext(ctx, &v, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v.Int64, nil
+}
+
+// Tx runs fn in a write transaction.
+func (s *Store) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// q rebinds a ?-query for the dialect.
+func (s *Store) q(query string) string { return s.db.Rebind(query) }
+
+// Setting returns a settings value, or ErrNotFound.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.rdb.GetContext(ctx, &v, s.q(`SELECT value FROM settings WHERE key = ?`), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting inserts or replaces a settings value.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), key, value, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("write setting %q: %w", key, err)
+	}
+	return nil
+}
+
+func isPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func sqlitePath(u string) string {
+	p := strings.TrimPrefix(u, "sqlite:")
+	return strings.TrimPrefix(p, "//")
+}
+
+// sqliteDSN follows pocketbase: busy_timeout first, then WAL and foreign keys.
+func sqliteDSN(path string) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "foreign_keys(ON)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Set("_txlock", "immediate")
+	return "file:" + path + "?" + v.Encode()
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the configured URL"
+	}
+	return u.Redacted()
+}
+
+// IsUniqueViolation reports whether err comes from a unique constraint.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key value")
+}
