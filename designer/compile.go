@@ -158,6 +158,9 @@ var ignored = map[string]bool{
 	"dataObjectReference": true, "dataStoreReference": true, "group": true, "documentation": true,
 	"extensionElements": true, "ioSpecification": true, "property": true, "category": true,
 	"incoming": true, "outgoing": true, "auditing": true, "monitoring": true,
+	"multiInstanceLoopCharacteristics": true, "standardLoopCharacteristics": true,
+	"dataInputAssociation": true, "dataOutputAssociation": true, "performer": true,
+	"humanPerformer": true, "potentialOwner": true, "resourceRole": true,
 }
 
 // refusedReason explains elements outside the subset.
@@ -182,6 +185,9 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 	g := &Graph{ID: el.battr("id"), Name: el.battr("name"), Nodes: map[string]*Node{}}
 	var (
 		order      []string
+		refused    = map[string]bool{}
+		pseudo     = map[string][]string{} // adjacency through refused elements
+		skipFlow   = map[string]bool{}     // flows already reported or touching refused elements
 		flows      []*element
 		boundaries []*Node
 		noneStarts []string
@@ -199,10 +205,13 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 		if reason, bad := refusedReason[ch.Local]; bad {
 			c.checkID(ch, id)
 			c.add(id, "%s", reason)
+			refused[id] = true
 			continue
 		}
 		if ch.Local == "subProcess" && ch.battr("triggeredByEvent") == "true" {
+			c.checkID(ch, id)
 			c.add(id, "%s", refusedReason["eventSubProcess"])
+			refused[id] = true
 			continue
 		}
 		n := &Node{ID: id, Name: ch.battr("name")}
@@ -225,6 +234,8 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 				g.TimerStarts = append(g.TimerStarts, id)
 			default:
 				c.add(id, "%s start events are not supported (none or timer only)", kind)
+				refused[id] = true
+				continue
 			}
 		case "endEvent":
 			n.Kind = KindEnd
@@ -235,6 +246,8 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 				n.Terminate = true
 			default:
 				c.add(id, "%s end events are not supported (none or terminate only)", kind)
+				refused[id] = true
+				continue
 			}
 		case "userTask":
 			n.Kind = KindUserTask
@@ -255,9 +268,10 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 					kind = "untyped"
 				}
 				c.add(id, "%s intermediate catch events are not supported (timer only)", kind)
-			} else {
-				n.Timer = c.timer(id, def, false)
+				refused[id] = true
+				continue
 			}
+			n.Timer = c.timer(id, def, false)
 		case "boundaryEvent":
 			n.Kind = KindBoundary
 			n.AttachedTo = ch.battr("attachedToRef")
@@ -268,15 +282,18 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 					kind = "untyped"
 				}
 				c.add(id, "%s boundary events are not supported (timer on a user task only)", kind)
-			} else {
-				n.Timer = c.timer(id, def, true)
+				refused[id] = true
+				pseudo[n.AttachedTo] = append(pseudo[n.AttachedTo], id)
+				continue
 			}
+			n.Timer = c.timer(id, def, true)
 			boundaries = append(boundaries, n)
 		case "subProcess":
 			n.Kind = KindSub
 			n.Sub = c.scope(ch, true)
 		default:
 			c.add(id, "element %s is not supported", ch.Local)
+			refused[id] = true
 			continue
 		}
 		g.Nodes[id] = n
@@ -288,9 +305,14 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 		switch {
 		case b.AttachedTo == "":
 			c.add(b.ID, "boundary event without attachedToRef")
+		case refused[b.AttachedTo]:
+			pseudo[b.AttachedTo] = append(pseudo[b.AttachedTo], b.ID)
 		case host == nil:
 			c.add(b.ID, "boundary event attached to %q, which is not a supported element of this (sub-)process", b.AttachedTo)
 		case host.Kind != KindUserTask:
+			refused[b.ID] = true
+			pseudo[b.AttachedTo] = append(pseudo[b.AttachedTo], b.ID)
+			delete(g.Nodes, b.ID)
 			c.add(b.ID, "timer boundary events are supported on user tasks only (attached to %s %q)", host.Kind, host.ID)
 		default:
 			host.Boundaries = append(host.Boundaries, b.ID)
@@ -307,6 +329,11 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 	for _, f := range flows {
 		id, src, dst := f.battr("id"), f.battr("sourceRef"), f.battr("targetRef")
 		sn, tn := g.Nodes[src], g.Nodes[dst]
+		if refused[src] || refused[dst] {
+			pseudo[src] = append(pseudo[src], dst)
+			skipFlow[id] = true
+			continue
+		}
 		if sn == nil || tn == nil {
 			missing := src
 			if sn != nil {
@@ -329,8 +356,10 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 				c.add(id, "conditions are only supported on flows leaving an exclusive gateway (this one leaves %s %q)", sn.Kind, src)
 			} else if code, err := ToExpr(text); err != nil {
 				c.add(id, "condition: %v", err)
+				skipFlow[id] = true
 			} else if _, err := CompileExpr(code, true); err != nil {
 				c.add(id, "condition: %v", err)
+				skipFlow[id] = true
 			} else {
 				fl.Condition = code
 			}
@@ -341,7 +370,11 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 		sn.Outgoing = append(sn.Outgoing, fl)
 		tn.Incoming++
 	}
-	for gw, d := range defaults {
+	for _, gw := range order {
+		d, ok := defaults[gw]
+		if !ok || g.Nodes[gw] == nil || skipFlow[d] {
+			continue
+		}
 		found := false
 		for _, f := range g.Nodes[gw].Outgoing {
 			found = found || f.ID == d
@@ -365,6 +398,9 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 	// Per-node checks, in document order.
 	for _, id := range order {
 		n := g.Nodes[id]
+		if n == nil {
+			continue
+		}
 		if n.Kind == KindStart && n.Incoming > 0 {
 			c.add(id, "a start event cannot have incoming flows")
 		}
@@ -377,7 +413,7 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 			}
 			continue
 		}
-		if len(n.Outgoing) == 0 {
+		if len(n.Outgoing) == 0 && len(pseudo[id]) == 0 {
 			if n.Kind == KindExclusive || n.Kind == KindParallel {
 				c.add(id, "gateway without outgoing flows")
 			} else {
@@ -390,7 +426,7 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 			for _, f := range n.Outgoing {
 				if f.Default {
 					hasDefault = true
-				} else if f.Condition == "" {
+				} else if f.Condition == "" && !skipFlow[f.ID] {
 					bare = append(bare, f.ID)
 				}
 			}
@@ -425,7 +461,11 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 			continue
 		}
 		reached[id] = true
+		queue = append(queue, pseudo[id]...)
 		n := g.Nodes[id]
+		if n == nil {
+			continue
+		}
 		for _, f := range n.Outgoing {
 			queue = append(queue, f.Target)
 		}
@@ -433,7 +473,7 @@ func (c *compiler) scope(el *element, isSub bool) *Graph {
 	}
 	if g.Start != "" || len(g.TimerStarts) > 0 {
 		for _, id := range order {
-			if !reached[id] {
+			if !reached[id] && g.Nodes[id] != nil {
 				c.add(id, "unreachable from the start event")
 			}
 		}

@@ -64,8 +64,8 @@ type Node struct {
 	// Boundary timer events attached to this user task, by id.
 	Boundaries []string `json:"boundaries,omitempty"`
 	// For a boundary event: the task it is attached to and whether it cancels it.
-	AttachedTo   string `json:"attachedTo,omitempty"`
-	Interrupting bool   `json:"interrupting,omitempty"`
+	AttachedTo   string       `json:"attachedTo,omitempty"`
+	Interrupting bool         `json:"interrupting,omitempty"`
 	User         *UserTask    `json:"user,omitempty"`
 	Service      *ServiceTask `json:"service,omitempty"`
 	Sub          *Graph       `json:"sub,omitempty"`

@@ -16,7 +16,7 @@ import (
 const (
 	MaxXMLSize   = 5 << 20 // bytes
 	MaxXMLDepth  = 200     // element nesting
-	MaxXMLTokens = 500_000 // start/end elements, text, comments…
+	MaxXMLTokens = 300_000 // elements, comments and non-blank text
 )
 
 // Namespaces read by the compiler.
@@ -119,6 +119,11 @@ func parseXML(data []byte) (*element, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("designer: empty file, expected BPMN 2.0 XML")
 	}
+	// Cheap pre-check: every token but text starts with '<'; a legitimate
+	// diagram has about two per element, far below the limit.
+	if bytes.Count(data, []byte("<")) > MaxXMLTokens {
+		return nil, fmt.Errorf("designer: XML has more than %d tokens", MaxXMLTokens)
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
@@ -141,7 +146,11 @@ func parseXML(data []byte) (*element, error) {
 			}
 			return nil, fmt.Errorf("designer: not well-formed XML at line %d: %v", line, unwrapXMLError(err))
 		}
-		tokens++
+		if cd, ok := tok.(xml.CharData); !ok || len(bytes.TrimSpace(cd)) > 0 {
+			if _, end := tok.(xml.EndElement); !end {
+				tokens++
+			}
+		}
 		if tokens > MaxXMLTokens {
 			return nil, fmt.Errorf("designer: XML has more than %d tokens", MaxXMLTokens)
 		}
@@ -159,6 +168,9 @@ func parseXML(data []byte) (*element, error) {
 			text.Reset()
 			el := &element{Space: t.Name.Space, Local: t.Name.Local, Attrs: t.Copy().Attr}
 			if root == nil {
+				if !el.is(NSBPMN, "definitions") {
+					return nil, fmt.Errorf("designer: root element is {%s}%s, expected BPMN 2.0 definitions (%s)", el.Space, el.Local, NSBPMN)
+				}
 				root = el
 			} else {
 				p := stack[len(stack)-1]

@@ -36,6 +36,7 @@ type Config struct {
 	TemporalTLSCA     string        // --temporal-tls-ca
 	TemporalAPIKey    string        // --temporal-api-key
 
+	RunWorker    bool   // --worker: serve also runs a worker
 	Demo         bool   // --demo
 	DemoPassword string // CIVICFLOW_DEMO_PASSWORD
 	LogLevel     string // --log-level
@@ -58,6 +59,7 @@ func Default() Config {
 		TemporalPort:      7233,
 		TemporalRetention: 30 * 24 * time.Hour,
 		DemoPassword:      "demo",
+		RunWorker:         true,
 		LogLevel:          "info",
 		LogFormat:         "text",
 		MaxUploadBytes:    100 << 20,
@@ -96,6 +98,7 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 	}
 	if groups&FlagsHTTP != 0 {
 		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
+		fs.BoolVar(&c.RunWorker, "worker", c.RunWorker, "also run a worker in this process (--worker=false for a web-only node)")
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "seed demo departments, users and the publication flow")
 		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL (https:// makes cookies Secure)")
 		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")

@@ -15,6 +15,7 @@
 package harmonise
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -341,7 +342,7 @@ func (w *wrapped) Header() []string { return w.rows.Header() }
 func (w *wrapped) Next() ([]string, int, error) {
 	rec, line, err := w.rows.Next()
 	if err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, line, io.EOF
 		}
 		return nil, line, fmt.Errorf("harmonise: read line %d: %w", line, err)

@@ -125,3 +125,9 @@ var ErrLimit = errors.New("limit exceeded")
 
 // Is makes errors.Is(err, ErrLimit) true for limit errors.
 func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+// The readers implement the product's row-stream interface.
+var (
+	_ Rows = (*XLSXRows)(nil)
+	_ Rows = (*JSONRows)(nil)
+)

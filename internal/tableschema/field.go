@@ -307,6 +307,7 @@ func levenshtein(a, b string) int {
 type baseField struct {
 	desc    *FieldDescriptor
 	pattern *regexp.Regexp
+	fast    *fastPattern // same as pattern, without the regexp engine, when simple
 	// compiled bounds and enum, cast with the kind's own rules
 	min, max, exclMin, exclMax any
 	enum                       []any
@@ -314,10 +315,26 @@ type baseField struct {
 	enumText                   string
 }
 
-func (b *baseField) Name() string                  { return b.desc.Name }
-func (b *baseField) Type() string                  { return b.desc.Type }
-func (b *baseField) Format() string                { return b.desc.Format }
+func (b *baseField) Name() string                 { return b.desc.Name }
+func (b *baseField) Type() string                 { return b.desc.Type }
+func (b *baseField) Format() string               { return b.desc.Format }
 func (b *baseField) Descriptor() *FieldDescriptor { return b.desc }
+
+// textChecker is implemented by kinds that can cast and check a cell without
+// boxing its value (string, any, number, integer, date); the validator uses
+// it when no custom check or key needs the logical value.
+type textChecker interface {
+	checkText(cell string) (*ConstraintViolation, error)
+}
+
+// textValue is the value check needs for a text cell: nil unless an ordered
+// bound must compare it.
+func (b *baseField) textValue(cell string) any {
+	if b.min != nil || b.max != nil || b.exclMin != nil || b.exclMax != nil || (b.enum != nil && b.enumSet == nil) {
+		return cell
+	}
+	return nil
+}
 
 // comparer orders two logical values of one kind; kinds without an order
 // (boolean, object…) do not implement it and refuse minimum/maximum.
@@ -340,6 +357,7 @@ func (b *baseField) setup(d *FieldDescriptor, self Field) error {
 			return fmt.Errorf("constraint pattern: %w", err)
 		}
 		b.pattern = re
+		b.fast = compileFast(c.Pattern)
 	}
 	_, ordered := self.(comparer)
 	for _, bound := range []struct {
@@ -449,6 +467,17 @@ func quoteAll(ss []string) []string {
 
 // check verifies the value constraints shared by every kind.
 func (b *baseField) check(v any, cell string, self any) *ConstraintViolation {
+	if cv := b.checkCommon(v, cell, self); cv != nil {
+		return cv
+	}
+	if cmp, ok := self.(comparer); ok && v != nil {
+		return b.checkBounds(func(bound any) int { return cmp.compare(v, bound) }, cell)
+	}
+	return nil
+}
+
+// checkCommon verifies length, pattern and enum.
+func (b *baseField) checkCommon(v any, cell string, self any) *ConstraintViolation {
 	c := &b.desc.Constraints
 	if c.MinLength != nil || c.MaxLength != nil {
 		n := valueLength(v, cell)
@@ -459,34 +488,54 @@ func (b *baseField) check(v any, cell string, self any) *ConstraintViolation {
 			return &ConstraintViolation{"maxLength", fmt.Sprintf("La valeur « %s » fait %d caractères, plus que le maximum autorisé (%d)", short(cell), n, *c.MaxLength)}
 		}
 	}
-	if b.pattern != nil && !b.pattern.MatchString(cell) {
+	if b.pattern != nil && !b.matchPattern(cell) {
 		return &ConstraintViolation{"pattern", fmt.Sprintf("La valeur « %s » ne respecte pas le motif attendu (%s)", short(cell), c.Pattern)}
 	}
-	if b.enum != nil && !b.inEnum(v, self) {
+	if b.enum != nil && !b.inEnum(v, cell, self) {
 		return &ConstraintViolation{"enum", fmt.Sprintf("La valeur « %s » ne fait pas partie des valeurs autorisées : %s", short(cell), b.enumText)}
-	}
-	if cmp, ok := self.(comparer); ok {
-		if b.min != nil && cmp.compare(v, b.min) < 0 {
-			return &ConstraintViolation{"minimum", fmt.Sprintf("La valeur « %s » est inférieure au minimum autorisé (%s)", short(cell), jsonText(c.Minimum))}
-		}
-		if b.max != nil && cmp.compare(v, b.max) > 0 {
-			return &ConstraintViolation{"maximum", fmt.Sprintf("La valeur « %s » est supérieure au maximum autorisé (%s)", short(cell), jsonText(c.Maximum))}
-		}
-		if b.exclMin != nil && cmp.compare(v, b.exclMin) <= 0 {
-			return &ConstraintViolation{"exclusiveMinimum", fmt.Sprintf("La valeur « %s » doit être strictement supérieure à %s", short(cell), jsonText(c.ExclusiveMinimum))}
-		}
-		if b.exclMax != nil && cmp.compare(v, b.exclMax) >= 0 {
-			return &ConstraintViolation{"exclusiveMaximum", fmt.Sprintf("La valeur « %s » doit être strictement inférieure à %s", short(cell), jsonText(c.ExclusiveMaximum))}
-		}
 	}
 	return nil
 }
 
-func (b *baseField) inEnum(v any, self any) bool {
+// hasBounds reports whether a minimum or maximum constraint is set.
+func (b *baseField) hasBounds() bool {
+	return b.min != nil || b.max != nil || b.exclMin != nil || b.exclMax != nil
+}
+
+// checkBounds verifies minimum, maximum and their exclusive forms; cmp
+// compares the value to a bound.
+func (b *baseField) checkBounds(cmp func(bound any) int, cell string) *ConstraintViolation {
+	c := &b.desc.Constraints
+	if b.min != nil && cmp(b.min) < 0 {
+		return &ConstraintViolation{"minimum", fmt.Sprintf("La valeur « %s » est inférieure au minimum autorisé (%s)", short(cell), jsonText(c.Minimum))}
+	}
+	if b.max != nil && cmp(b.max) > 0 {
+		return &ConstraintViolation{"maximum", fmt.Sprintf("La valeur « %s » est supérieure au maximum autorisé (%s)", short(cell), jsonText(c.Maximum))}
+	}
+	if b.exclMin != nil && cmp(b.exclMin) <= 0 {
+		return &ConstraintViolation{"exclusiveMinimum", fmt.Sprintf("La valeur « %s » doit être strictement supérieure à %s", short(cell), jsonText(c.ExclusiveMinimum))}
+	}
+	if b.exclMax != nil && cmp(b.exclMax) >= 0 {
+		return &ConstraintViolation{"exclusiveMaximum", fmt.Sprintf("La valeur « %s » doit être strictement inférieure à %s", short(cell), jsonText(c.ExclusiveMaximum))}
+	}
+	return nil
+}
+
+func (b *baseField) matchPattern(cell string) bool {
+	if b.fast != nil {
+		return b.fast.MatchString(cell)
+	}
+	return b.pattern.MatchString(cell)
+}
+
+func (b *baseField) inEnum(v any, cell string, self any) bool {
 	if b.enumSet != nil {
 		s, ok := v.(string)
 		if !ok {
-			return false
+			if v != nil {
+				return false
+			}
+			s = cell
 		}
 		_, ok = b.enumSet[s]
 		return ok

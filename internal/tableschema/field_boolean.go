@@ -60,7 +60,9 @@ func (f *BooleanField) Cast(cell string) (any, error) {
 }
 
 // CheckValue implements Field.
-func (f *BooleanField) CheckValue(v any, cell string) *ConstraintViolation { return f.check(v, cell, f) }
+func (f *BooleanField) CheckValue(v any, cell string) *ConstraintViolation {
+	return f.check(v, cell, f)
+}
 
 // SQLType implements Field.
 func (f *BooleanField) SQLType() string { return "BOOLEAN" }

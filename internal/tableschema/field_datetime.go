@@ -88,6 +88,29 @@ func (f *DateField) Cast(cell string) (any, error) {
 
 func (f *DateField) compare(a, b any) int { return compareTime(a, b) }
 
+// checkText implements textChecker.
+func (f *DateField) checkText(cell string) (*ConstraintViolation, error) {
+	var t time.Time
+	ok := false
+	if f.mode == "default" {
+		t, ok = parseISODate(cell)
+	}
+	if !ok || f.enum != nil {
+		v, err := f.Cast(cell)
+		if err != nil {
+			return nil, err
+		}
+		return f.CheckValue(v, cell), nil
+	}
+	if cv := f.checkCommon(nil, cell, f); cv != nil {
+		return cv, nil
+	}
+	if f.hasBounds() {
+		return f.checkBounds(func(bound any) int { return t.Compare(bound.(time.Time)) }, cell), nil
+	}
+	return nil, nil
+}
+
 // CheckValue implements Field.
 func (f *DateField) CheckValue(v any, cell string) *ConstraintViolation { return f.check(v, cell, f) }
 
@@ -339,7 +362,7 @@ func (f *YearField) Cast(cell string) (any, error) {
 }
 
 func (f *YearField) fromNumber(x float64) (any, bool) { return int64(x), x == float64(int64(x)) }
-func (f *YearField) compare(a, b any) int           { return cmp.Compare(a.(int64), b.(int64)) }
+func (f *YearField) compare(a, b any) int             { return cmp.Compare(a.(int64), b.(int64)) }
 
 // CheckValue implements Field.
 func (f *YearField) CheckValue(v any, cell string) *ConstraintViolation { return f.check(v, cell, f) }
@@ -384,4 +407,3 @@ func (f *YearMonthField) CheckValue(v any, cell string) *ConstraintViolation {
 
 // SQLType implements Field.
 func (f *YearMonthField) SQLType() string { return "TEXT" }
-

@@ -93,6 +93,29 @@ func (f *NumberField) Cast(cell string) (any, error) {
 	return nil, fmt.Errorf("La valeur « %s » n'est pas un nombre décimal valide%s", short(cell), f.hint(cell))
 }
 
+// checkText implements textChecker.
+func (f *NumberField) checkText(cell string) (*ConstraintViolation, error) {
+	s := cell
+	if f.groupChar != "" || f.decimalChar != "." || !f.bareNumber {
+		s = f.normalize(cell)
+	}
+	x, ok := parseDecimal(s)
+	if !ok {
+		return nil, fmt.Errorf("La valeur « %s » n'est pas un nombre décimal valide%s", short(cell), f.hint(cell))
+	}
+	var v any
+	if f.enum != nil {
+		v = x
+	}
+	if cv := f.checkCommon(v, cell, f); cv != nil {
+		return cv, nil
+	}
+	if f.hasBounds() {
+		return f.checkBounds(func(bound any) int { return cmp.Compare(x, bound.(float64)) }, cell), nil
+	}
+	return nil, nil
+}
+
 func (f *NumberField) hint(cell string) string {
 	switch {
 	case f.decimalChar == "." && strings.Contains(cell, ","):
@@ -214,6 +237,25 @@ func (f *IntegerField) Cast(cell string) (any, error) {
 	return nil, fmt.Errorf("La valeur « %s » n'est pas un nombre entier valide%s", short(cell), hint)
 }
 
+// checkText implements textChecker.
+func (f *IntegerField) checkText(cell string) (*ConstraintViolation, error) {
+	if f.groupChar == "" && f.bareNumber && f.enum == nil && isInteger(cell) && len(cell) < 19 {
+		if !f.hasBounds() {
+			return f.checkCommon(nil, cell, f), nil
+		}
+		x, _ := strconv.ParseInt(cell, 10, 64)
+		if cv := f.checkCommon(nil, cell, f); cv != nil {
+			return cv, nil
+		}
+		return f.checkBounds(func(bound any) int { return cmp.Compare(x, bound.(int64)) }, cell), nil
+	}
+	v, err := f.Cast(cell)
+	if err != nil {
+		return nil, err
+	}
+	return f.CheckValue(v, cell), nil
+}
+
 func isInteger(s string) bool {
 	i := 0
 	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
@@ -240,7 +282,9 @@ func (f *IntegerField) fromNumber(x float64) (any, bool) {
 func (f *IntegerField) compare(a, b any) int { return cmp.Compare(a.(int64), b.(int64)) }
 
 // CheckValue implements Field.
-func (f *IntegerField) CheckValue(v any, cell string) *ConstraintViolation { return f.check(v, cell, f) }
+func (f *IntegerField) CheckValue(v any, cell string) *ConstraintViolation {
+	return f.check(v, cell, f)
+}
 
 // SQLType implements Field.
 func (f *IntegerField) SQLType() string { return "BIGINT" }

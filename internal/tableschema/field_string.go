@@ -43,25 +43,40 @@ func (f *StringField) Configure(d *FieldDescriptor) error {
 
 // Cast implements Field.
 func (f *StringField) Cast(cell string) (any, error) {
+	if err := f.checkFormat(cell); err != nil {
+		return nil, err
+	}
+	return cell, nil
+}
+
+// checkText implements textChecker: cast and check without boxing the value.
+func (f *StringField) checkText(cell string) (*ConstraintViolation, error) {
+	if err := f.checkFormat(cell); err != nil {
+		return nil, err
+	}
+	return f.check(f.textValue(cell), cell, f), nil
+}
+
+func (f *StringField) checkFormat(cell string) error {
 	switch f.format {
 	case "email":
 		if !emailRe.MatchString(cell) {
-			return nil, fmt.Errorf("La valeur « %s » n'est pas une adresse e-mail valide", short(cell))
+			return fmt.Errorf("La valeur « %s » n'est pas une adresse e-mail valide", short(cell))
 		}
 	case "uri":
 		if !validURI(cell) {
-			return nil, fmt.Errorf("La valeur « %s » n'est pas une URI valide (exemple : https://www.exemple.fr/page)", short(cell))
+			return fmt.Errorf("La valeur « %s » n'est pas une URI valide (exemple : https://www.exemple.fr/page)", short(cell))
 		}
 	case "binary":
 		if _, err := base64.StdEncoding.DecodeString(cell); err != nil {
-			return nil, fmt.Errorf("La valeur « %s » n'est pas un contenu binaire encodé en base64 valide", short(cell))
+			return fmt.Errorf("La valeur « %s » n'est pas un contenu binaire encodé en base64 valide", short(cell))
 		}
 	case "uuid":
 		if !uuidRe.MatchString(cell) {
-			return nil, fmt.Errorf("La valeur « %s » n'est pas un UUID valide", short(cell))
+			return fmt.Errorf("La valeur « %s » n'est pas un UUID valide", short(cell))
 		}
 	}
-	return cell, nil
+	return nil
 }
 
 func validURI(s string) bool {
@@ -93,6 +108,13 @@ func (f *AnyField) Configure(d *FieldDescriptor) error { return f.setup(d, f) }
 
 // Cast implements Field.
 func (f *AnyField) Cast(cell string) (any, error) { return cell, nil }
+
+// checkText implements textChecker.
+func (f *AnyField) checkText(cell string) (*ConstraintViolation, error) {
+	return f.check(f.textValue(cell), cell, f), nil
+}
+
+func (f *AnyField) compare(a, b any) int { return strings.Compare(a.(string), b.(string)) }
 
 // CheckValue implements Field.
 func (f *AnyField) CheckValue(v any, cell string) *ConstraintViolation { return f.check(v, cell, f) }

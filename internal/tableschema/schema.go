@@ -11,7 +11,8 @@ import (
 // ErrSchema marks every error returned by Parse for a bad descriptor.
 var ErrSchema = errors.New("invalid table schema")
 
-// Schema is a parsed Table Schema descriptor.
+// Schema is a parsed Table Schema descriptor. It is safe for concurrent use
+// and must be treated as read-only (shipped schemas are shared).
 type Schema struct {
 	Name        string
 	Title       string
@@ -32,6 +33,7 @@ type Schema struct {
 
 	checks      []rowCheck
 	unsupported []string // custom check names not supported
+	notes       []string // warnings other than unsupported checks
 	byName      map[string]int
 }
 
@@ -175,12 +177,15 @@ func parse(data []byte) (*Schema, error) {
 		switch {
 		case errors.Is(err, errCheckUnsupported):
 			s.unsupported = append(s.unsupported, cc.Name)
-			warn(fmt.Sprintf("custom check %q is not supported, ignored", cc.Name))
 		case err != nil:
 			warn(fmt.Sprintf("custom check %q ignored: %v", cc.Name, err))
 		default:
 			s.checks = append(s.checks, c)
 		}
+	}
+	s.notes = s.Warnings
+	for _, name := range s.unsupported {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("custom check %q is not supported, ignored", name))
 	}
 	return s, nil
 }

@@ -75,8 +75,8 @@ func compileStrptime(p string) (*strptime, error) {
 
 type ptimeParts struct {
 	year, month, day, hour, min, sec, nsec, yday int
-	pm, hasPM, hasYear, twelve                    bool
-	loc                                           *time.Location
+	pm, hasPM, hasYear, twelve                   bool
+	loc                                          *time.Location
 }
 
 var monthNames = []string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}

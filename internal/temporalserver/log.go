@@ -32,13 +32,13 @@ func (l *logger) log(level slog.Level, msg string, tags []tag.Tag) {
 	l.l.LogAttrs(context.Background(), level, msg, attrs...)
 }
 
-func (l *logger) Debug(string, ...tag.Tag)             {}
-func (l *logger) Info(string, ...tag.Tag)              {}
-func (l *logger) Warn(msg string, tags ...tag.Tag)     { l.log(slog.LevelWarn, msg, tags) }
-func (l *logger) Error(msg string, tags ...tag.Tag)    { l.log(slog.LevelError, msg, tags) }
-func (l *logger) DPanic(msg string, tags ...tag.Tag)   { l.log(slog.LevelError, msg, tags) }
-func (l *logger) Panic(msg string, tags ...tag.Tag)    { l.log(slog.LevelError, msg, tags); panic(msg) }
-func (l *logger) Fatal(msg string, tags ...tag.Tag)    { l.log(slog.LevelError, msg, tags) }
+func (l *logger) Debug(string, ...tag.Tag)           {}
+func (l *logger) Info(string, ...tag.Tag)            {}
+func (l *logger) Warn(msg string, tags ...tag.Tag)   { l.log(slog.LevelWarn, msg, tags) }
+func (l *logger) Error(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
+func (l *logger) DPanic(msg string, tags ...tag.Tag) { l.log(slog.LevelError, msg, tags) }
+func (l *logger) Panic(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags); panic(msg) }
+func (l *logger) Fatal(msg string, tags ...tag.Tag)  { l.log(slog.LevelError, msg, tags) }
 func (l *logger) With(tags ...tag.Tag) log.Logger {
 	args := make([]any, 0, 2*len(tags))
 	for _, t := range tags {

@@ -167,7 +167,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		PublicClient: config.PublicClient{HostPort: hostPort},
 		Services:     map[string]config.Service{},
 	}
-	conf.Services[string(primitives.FrontendService)] = service(opts.IP, opts.FrontendPort)
+	front := service(opts.IP, opts.FrontendPort)
+	if front.RPC.HTTPPort, err = freePort(opts.IP); err != nil {
+		return nil, err
+	}
+	conf.Services[string(primitives.FrontendService)] = front
 	for _, name := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
 		p, err := freePort(opts.IP)
 		if err != nil {
@@ -186,8 +190,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 	dyn := dynamicconfig.StaticClient{
 		// One machine: one partition per task queue keeps matching simple and fast.
-		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
-		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():      1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():     1,
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 		dynamicconfig.FrontendPersistenceMaxQPS.Key():               10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():                45000,

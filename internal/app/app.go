@@ -1,0 +1,263 @@
+// Package app assembles a civicflow process from its configuration: the
+// store, the embedded or remote Temporal server, the worker and the HTTP
+// server, started in order and stopped in reverse.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/civicflow/civicflow/internal/config"
+	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/temporalserver"
+	"github.com/civicflow/civicflow/internal/web"
+	"github.com/civicflow/civicflow/internal/worker"
+)
+
+// Mode says what a process runs.
+type Mode struct {
+	HTTP   bool // serve the web UI and APIs
+	Worker bool // run a Temporal worker
+}
+
+// App is a running civicflow process.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	Store    *store.Store
+	tserver  *temporalserver.Server
+	Temporal client.Client
+	worker   sdkworker.Worker
+	Web      *web.Server
+	listener net.Listener
+	reg      *prometheus.Registry
+	cancel   context.CancelFunc
+	httpDone chan error
+}
+
+// Start brings up a process. On error everything already started is stopped.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+
+	if err := ensureDataDir(cfg); err != nil {
+		return nil, err
+	}
+	// Listen first so that "port in use" fails fast, before slower start-up.
+	if mode.HTTP {
+		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("cannot listen on %s: the port is already in use (choose another with --http)", cfg.HTTPAddr)
+			}
+			return nil, fmt.Errorf("cannot listen on %s: %v", cfg.HTTPAddr, err)
+		}
+	}
+
+	dbURL := cfg.DB
+	if cfg.DBKind() == "sqlite" {
+		dbURL = cfg.SQLitePath()
+	}
+	if a.Store, err = store.Open(ctx, store.Options{URL: dbURL, Migrate: true}); err != nil {
+		return nil, err
+	}
+
+	hostPort := cfg.Temporal
+	if cfg.Embedded() {
+		start := time.Now()
+		a.tserver, err = temporalserver.Start(ctx, temporalserver.Options{
+			DatabasePath: cfg.TemporalDBPath(),
+			FrontendPort: cfg.TemporalPort,
+			Namespace:    cfg.Namespace,
+			Retention:    cfg.TemporalRetention,
+			Logger:       log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		hostPort = a.tserver.HostPort()
+		log.Info("embedded Temporal server started", "address", hostPort, "namespace", cfg.Namespace, "db", cfg.TemporalDBPath(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	if a.Temporal, err = dial(ctx, cfg, hostPort, log, a.reg); err != nil {
+		return nil, err
+	}
+	if mode.Worker {
+		a.worker, err = worker.New(a.Temporal, worker.Options{TaskQueue: cfg.WorkerTaskQueue, Logger: log, Register: Registrations(a)})
+		if err != nil {
+			return nil, err
+		}
+		if err := a.worker.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		log.Info("worker started", "task_queue", cfg.WorkerTaskQueue)
+	}
+	if mode.HTTP {
+		a.Web, err = web.New(web.Deps{Config: cfg, Store: a.Store, Temporal: a.Temporal, Logger: log, Registry: a.reg})
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Demo {
+			if err := Seed(ctx, a); err != nil {
+				return nil, fmt.Errorf("seed demo data: %w", err)
+			}
+		}
+		var httpCtx context.Context
+		httpCtx, a.cancel = context.WithCancel(context.Background())
+		a.httpDone = make(chan error, 1)
+		go func() { a.httpDone <- a.Web.Serve(httpCtx, a.listener) }()
+		log.Info("civicflow is ready", "url", "http://"+a.listener.Addr().String())
+	}
+	return a, nil
+}
+
+// Addr is the HTTP listen address (useful with port 0).
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// TemporalHostPort is the address workers and clients dial.
+func (a *App) TemporalHostPort() string {
+	if a.tserver != nil {
+		return a.tserver.HostPort()
+	}
+	return a.cfg.Temporal
+}
+
+// Done reports the HTTP server's end.
+func (a *App) Done() <-chan error { return a.httpDone }
+
+// Stop shuts down in reverse order: HTTP, worker (drained), client,
+// embedded server, database.
+func (a *App) Stop() {
+	if a.cancel != nil {
+		a.cancel()
+		select {
+		case <-a.httpDone:
+		case <-time.After(20 * time.Second):
+		}
+	} else if a.listener != nil {
+		a.listener.Close()
+	}
+	if a.worker != nil {
+		a.worker.Stop()
+	}
+	if a.Temporal != nil {
+		a.Temporal.Close()
+	}
+	if a.tserver != nil {
+		if err := a.tserver.Stop(); err != nil {
+			a.log.Warn("stop embedded Temporal", "err", err)
+		}
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}
+
+func ensureDataDir(cfg config.Config) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory %s cannot be created: %v", cfg.DataDir, unwrapPathErr(err))
+	}
+	f, err := os.CreateTemp(cfg.DataDir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %v", cfg.DataDir, unwrapPathErr(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func dial(ctx context.Context, cfg config.Config, hostPort string, log *slog.Logger, reg *prometheus.Registry) (client.Client, error) {
+	opts := client.Options{
+		HostPort:       hostPort,
+		Namespace:      cfg.Namespace,
+		Logger:         tlog.NewStructuredLogger(slog.New(levelFilter{log.Handler(), slog.LevelWarn})),
+		MetricsHandler: worker.NewMetricsHandler(reg),
+	}
+	if cfg.TemporalTLSCert != "" || cfg.TemporalTLSCA != "" || cfg.TemporalAPIKey != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.TemporalTLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
+			if err != nil {
+				return nil, fmt.Errorf("--temporal-tls-cert/--temporal-tls-key: %v", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		if cfg.TemporalTLSCA != "" {
+			pem, err := os.ReadFile(filepath.Clean(cfg.TemporalTLSCA))
+			if err != nil {
+				return nil, fmt.Errorf("--temporal-tls-ca: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--temporal-tls-ca %s holds no PEM certificate", cfg.TemporalTLSCA)
+			}
+			tc.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = tc
+		if cfg.TemporalAPIKey != "" {
+			opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := client.DialContext(dctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal at %s does not answer (namespace %q): %v", hostPort, cfg.Namespace, shortErr(err))
+	}
+	return c, nil
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// levelFilter passes records at or above min (the SDK is chatty).
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (l levelFilter) Enabled(ctx context.Context, lvl slog.Level) bool {
+	return lvl >= l.min && l.Handler.Enabled(ctx, lvl)
+}
+func (l levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{l.Handler.WithAttrs(a), l.min}
+}
+func (l levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{l.Handler.WithGroup(n), l.min}
+}

@@ -1,0 +1,89 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Errors of authentication. Their messages are safe to show.
+var (
+	// ErrBadCredentials: wrong password or unknown user (the same answer, in
+	// the same time, for both).
+	ErrBadCredentials = errors.New("wrong username or password")
+	// ErrUnauthenticated: no credentials where they are needed.
+	ErrUnauthenticated = errors.New("sign in first: this needs a session cookie or an Authorization: Bearer token")
+	ErrSessionExpired  = errors.New("your session has expired: sign in again")
+	ErrSessionInvalid  = errors.New("the session is not valid (signed out, or the cookie or token was altered): sign in again")
+	ErrTokenRevoked    = errors.New("this API token has been revoked")
+	ErrTokenExpired    = errors.New("this API token has expired")
+	ErrTokenInvalid    = errors.New("unknown API token")
+	ErrDisabled        = errors.New("this account is disabled: ask an administrator")
+	ErrForbidden       = errors.New("you are not allowed to do this")
+	ErrCSRF            = errors.New("missing or invalid CSRF token: reload the page and try again")
+	// ErrInvalid wraps validation problems (bad username, short password…).
+	ErrInvalid = errors.New("invalid")
+)
+
+// LockedError: too many failed logins for this account.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("this account is locked after repeated failed logins, until %s UTC", e.Until.UTC().Format("2006-01-02 15:04"))
+}
+
+// RateLimitedError: too many login attempts from this address.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many login attempts from your address: try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// HTTPStatus maps the errors of this package to HTTP statuses (0 if err
+// is not one of them).
+func HTTPStatus(err error) int {
+	var le *LockedError
+	var re *RateLimitedError
+	switch {
+	case errors.As(err, &le):
+		return http.StatusLocked
+	case errors.As(err, &re):
+		return http.StatusTooManyRequests
+	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrSessionExpired),
+		errors.Is(err, ErrSessionInvalid), errors.Is(err, ErrTokenRevoked), errors.Is(err, ErrTokenExpired), errors.Is(err, ErrTokenInvalid):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrDisabled), errors.Is(err, ErrForbidden), errors.Is(err, ErrCSRF):
+		return http.StatusForbidden
+	case errors.Is(err, ErrInvalid):
+		return http.StatusUnprocessableEntity
+	}
+	return 0
+}
+
+// ToHTTPError turns an error of this package into an *echo.HTTPError
+// (setting Retry-After for 429 and 423); other errors are returned as is.
+func ToHTTPError(c echo.Context, err error) error {
+	st := HTTPStatus(err)
+	if st == 0 {
+		return err
+	}
+	var le *LockedError
+	var re *RateLimitedError
+	if errors.As(err, &re) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
+	} else if errors.As(err, &le) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(time.Until(le.Until).Seconds()+0.999)))
+	}
+	if st == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="civicflow"`)
+	}
+	return echo.NewHTTPError(st, err.Error()).SetInternal(err)
+}

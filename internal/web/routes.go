@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+)
+
+// RoutePerm says which permission a route needs: Casbin object and action,
+// or Public for routes open to anyone. A route missing from the table is
+// refused (deny by default), and a test fails.
+type RoutePerm struct {
+	Method string
+	Path   string
+	Obj    string
+	Act    string
+	Public bool
+}
+
+// coreRoutes are the routes of this file's handlers.
+var coreRoutes = []RoutePerm{
+	{Method: http.MethodGet, Path: "/healthz", Public: true},
+	{Method: http.MethodGet, Path: "/metrics", Public: true},
+}
+
+func (s *Server) routes() {
+	s.e.GET("/healthz", s.health)
+	s.e.HEAD("/healthz", s.health)
+	s.e.GET("/metrics", s.metrics())
+	api := s.e.Group("/api/v1")
+	s.peopleRoutes(api)
+}
+
+// RouteTable is every route's permission.
+func RouteTable() []RoutePerm {
+	var all []RoutePerm
+	all = append(all, coreRoutes...)
+	all = append(all, peopleRouteTable()...)
+	return all
+}
