@@ -20,7 +20,7 @@ type memSource struct {
 	ds      []store.Delegation
 }
 
-func (m *memSource) AuthzVersion(context.Context) (int64, error)              { return m.version, nil }
+func (m *memSource) AuthzVersion(context.Context) (int64, error)             { return m.version, nil }
 func (m *memSource) CasbinRules(context.Context) ([]store.CasbinRule, error) { return m.rules, nil }
 func (m *memSource) Memberships(context.Context) ([]store.Membership, error) { return m.ms, nil }
 func (m *memSource) CurrentDelegations(context.Context, int64, time.Time) ([]store.Delegation, error) {

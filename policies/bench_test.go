@@ -34,11 +34,14 @@ func newBenchWorld() benchWorld {
 	}
 	roles := []string{"agent", "steward", "approver", "designer"}
 	users := make([]string, 2000)
+	home := map[string]string{}
 	for i := range users {
 		users[i] = fmt.Sprintf("user%04d", i)
 		n := 1 + r.IntN(2)
 		for k := 0; k < n; k++ {
-			w.ms = append(w.ms, mb(users[i], roles[r.IntN(len(roles))], depts[r.IntN(len(depts))]))
+			d := depts[r.IntN(len(depts))]
+			home[users[i]] = d
+			w.ms = append(w.ms, mb(users[i], roles[r.IntN(len(roles))], d))
 		}
 		if i%100 == 0 {
 			w.ms = append(w.ms, mb(users[i], "approver", "*"))
@@ -48,7 +51,12 @@ func newBenchWorld() benchWorld {
 	objs := []string{"tasks", "datasets", "flows", "instances", "users", "reports1", "audit"}
 	acts := []string{"read", "complete", "write", "deploy", "admin"}
 	for i := 0; i < 4096; i++ {
-		w.qs = append(w.qs, [4]string{users[r.IntN(len(users))], depts[r.IntN(len(depts))], objs[r.IntN(len(objs))], acts[r.IntN(len(acts))]})
+		u := users[r.IntN(len(users))]
+		d := depts[r.IntN(len(depts))]
+		if i%2 == 0 {
+			d = home[u] // half the questions are about the user's own department
+		}
+		w.qs = append(w.qs, [4]string{u, d, objs[r.IntN(len(objs))], acts[r.IntN(len(acts))]})
 	}
 	return w
 }

@@ -51,8 +51,8 @@ type App struct {
 }
 
 // Start brings up a process. On error everything already started is stopped.
-func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) (a *App, err error) {
-	a = &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {

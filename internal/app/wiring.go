@@ -2,18 +2,43 @@ package app
 
 import (
 	"context"
+	"fmt"
 
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/civicflow/civicflow/activities"
+	"github.com/civicflow/civicflow/designer"
+	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/web"
 	"github.com/civicflow/civicflow/internal/worker"
+	"github.com/civicflow/civicflow/workflows"
 )
 
-// Registrations lists what the worker runs: workflows and activities with
-// their dependencies taken from the app.
+// Registrations lists what the worker runs: the interpreter workflow and
+// every activity, with their dependencies taken from the app.
 func Registrations(a *App) []worker.Registration {
-	return nil
+	engine := &activities.Engine{Store: a.Store, Log: a.log}
+	return []worker.Registration{
+		func(r sdkworker.Registry) { workflows.Register(r) },
+		func(r sdkworker.Registry) { engine.Register(r) },
+		func(r sdkworker.Registry) { dataActivities(a).Register(r) },
+	}
 }
 
-// Seed loads the demo data (--demo), idempotently.
+// Seed loads the demo data (--demo), idempotently: departments, users and
+// the default publication flow.
 func Seed(ctx context.Context, a *App) error {
-	a.log.Warn("DEMO MODE: demo users are created with the password from CIVICFLOW_DEMO_PASSWORD (default \"demo\"); never use --demo in production")
+	a.log.Warn("DEMO MODE: demo users agent.voirie, steward.voirie, agent.finances, steward.finances, dgs, designer and admin have the password from CIVICFLOW_DEMO_PASSWORD (default \"demo\"); never use --demo in production")
+	if err := auth.SeedDemo(ctx, a.Store, a.cfg.DemoPassword); err != nil {
+		return err
+	}
+	if svc := a.Web.Auth(); svc != nil {
+		svc.Changed()
+	}
+	v, created, err := web.DeployFlow(ctx, a.Store, designer.PublicationBPMN, "demo")
+	if err != nil {
+		return fmt.Errorf("deploy the publication flow: %w", err)
+	}
+	a.log.Info("demo flow deployed", "flow", v.FlowKey, "version", v.Version, "new", created)
 	return nil
 }

@@ -27,6 +27,8 @@ func (s *Server) routes() {
 	s.e.GET("/metrics", s.metrics())
 	api := s.e.Group("/api/v1")
 	s.peopleRoutes(api)
+	s.dataRoutes(api)
+	s.engineRoutes(api)
 }
 
 // RouteTable is every route's permission.
@@ -34,5 +36,7 @@ func RouteTable() []RoutePerm {
 	var all []RoutePerm
 	all = append(all, coreRoutes...)
 	all = append(all, peopleRouteTable()...)
+	all = append(all, dataRouteTable()...)
+	all = append(all, engineRouteTable...)
 	return all
 }

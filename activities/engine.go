@@ -1,0 +1,88 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/workflows"
+)
+
+// Engine holds the activities that keep the engine's read models (task
+// inbox, instance list) in step with the interpreter. Each is idempotent:
+// replaying it leaves the same rows.
+type Engine struct {
+	Store *store.Store
+	Log   *slog.Logger
+}
+
+// Register adds the engine activities under their workflow-facing names.
+func (e *Engine) Register(r worker.ActivityRegistry) {
+	r.RegisterActivityWithOptions(e.OpenTask, activity.RegisterOptions{Name: workflows.ActTaskOpen})
+	r.RegisterActivityWithOptions(e.CloseTask, activity.RegisterOptions{Name: workflows.ActTaskClose})
+	r.RegisterActivityWithOptions(e.AssignTask, activity.RegisterOptions{Name: workflows.ActTaskAssign})
+	r.RegisterActivityWithOptions(e.UpdateInstance, activity.RegisterOptions{Name: workflows.ActInstance})
+}
+
+// OpenTask puts a user task in the inbox.
+func (e *Engine) OpenTask(ctx context.Context, t workflows.TaskSpec) error {
+	var form any
+	if t.Form != nil {
+		form = t.Form
+	}
+	err := e.Store.OpenTask(ctx, store.Task{
+		ID: t.TaskID, InstanceID: t.InstanceID, Node: t.Node, Name: t.Name, FlowKey: t.Flow,
+		Department: t.Department, Role: t.Role, Assignee: t.Assignee, Due: t.Due, CreatedAt: t.Created,
+	}, t.Candidates, t.CandidateUsers, t.FourEyes, form, t.Variables)
+	return retryable(err)
+}
+
+// CloseTask marks a task completed or cancelled.
+func (e *Engine) CloseTask(ctx context.Context, c workflows.TaskClose) error {
+	var by, obo string
+	if c.Actor != nil {
+		by, obo = c.Actor.Username, c.Actor.OnBehalfOf
+	}
+	return retryable(e.Store.CloseTask(ctx, c.TaskID, c.Status, by, obo, c.Data, c.Message, c.At))
+}
+
+// AssignTask records a claim or an unclaim.
+func (e *Engine) AssignTask(ctx context.Context, a workflows.TaskAssign) error {
+	who := ""
+	if a.Actor != nil {
+		who = a.Actor.Username
+	}
+	return retryable(e.Store.AssignTask(ctx, a.TaskID, who, a.At))
+}
+
+// UpdateInstance records an instance status change.
+func (e *Engine) UpdateInstance(ctx context.Context, u workflows.InstanceUpdate) error {
+	err := e.Store.UpdateInstance(ctx, u.InstanceID, u.Status, u.Current, u.Message, u.At)
+	if errors.Is(err, store.ErrNotFound) {
+		// An instance started outside the HTTP API (tests, tctl): nothing to update.
+		if e.Log != nil {
+			e.Log.Warn("instance update for an unknown instance", "instance", u.InstanceID, "status", u.Status)
+		}
+		return nil
+	}
+	return retryable(err)
+}
+
+// retryable returns infrastructure errors as they are, so Temporal retries.
+func retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w", err)
+}
+
+// invalid is a business error: no retry, the instance shows an incident.
+func invalid(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), "InvalidInput", nil)
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/civicflow/civicflow/internal/store/storetest"
+	"github.com/civicflow/civicflow/internal/worker"
+)
+
+// These tests run the real binary: they build it once, start it on temp
+// data directories and free ports, and kill it with SIGKILL.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "civicflow-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "civicflow")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build civicflow: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Env = append(os.Environ(), "CIVICFLOW_LOG_LEVEL=info")
+	require.NoError(t, p.cmd.Start())
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("output of civicflow %s:\n%s", strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitHealth(t *testing.T, p *proc, addr string, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last := 0
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("civicflow exited early: %v\n%s", p.err, p.out.String())
+		default:
+		}
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			last = resp.StatusCode
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("/healthz at %s did not answer %d within %s (last %d)", addr, want, within, last)
+}
+
+func dial(t *testing.T, hostPort string) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: "civicflow"})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func probeStatus(ctx context.Context, c client.Client, id string) string {
+	v, err := c.QueryWorkflow(ctx, id, "", worker.ProbeStatusQuery)
+	if err != nil {
+		return ""
+	}
+	var s string
+	_ = v.Get(&s)
+	return s
+}
+
+func waitStatus(t *testing.T, c client.Client, id, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if probeStatus(ctx, c, id) == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("workflow %s never reached %q", id, want)
+}
+
+// A workflow waiting on a timer and one waiting on an update both survive a
+// SIGKILL of the whole process (HTTP, worker and embedded Temporal).
+func TestKill9RestartResumesWorkflows(t *testing.T) {
+	data := t.TempDir()
+	tport, hport := freePort(t), freePort(t)
+	args := []string{"serve", "--data", data, "--http", fmt.Sprintf("127.0.0.1:%d", hport), "--temporal-port", fmt.Sprint(tport)}
+	addr := fmt.Sprintf("127.0.0.1:%d", hport)
+
+	p := start(t, args...)
+	waitHealth(t, p, addr, 200, 60*time.Second)
+	c := dial(t, fmt.Sprintf("127.0.0.1:%d", tport))
+	ctx := context.Background()
+	timer, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "probe-timer", TaskQueue: "civicflow"}, worker.ProbeWorkflow, worker.ProbeInput{Sleep: 6 * time.Second})
+	require.NoError(t, err)
+	upd, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "probe-update", TaskQueue: "civicflow"}, worker.ProbeWorkflow, worker.ProbeInput{WaitUpdate: true})
+	require.NoError(t, err)
+	waitStatus(t, c, "probe-timer", "sleeping")
+	waitStatus(t, c, "probe-update", "waiting")
+
+	p.kill()
+	c.Close()
+
+	p2 := start(t, args...)
+	waitHealth(t, p2, addr, 200, 60*time.Second)
+	c2 := dial(t, fmt.Sprintf("127.0.0.1:%d", tport))
+
+	h, err := c2.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: upd.GetID(), UpdateName: worker.ProbeReleaseUpdate,
+		Args: []any{"after restart"}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	var ack string
+	require.NoError(t, h.Get(ctx, &ack))
+	require.Equal(t, "released", ack)
+
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var r1, r2 worker.ProbeResult
+	require.NoError(t, c2.GetWorkflow(wctx, timer.GetID(), "").Get(wctx, &r1))
+	require.NoError(t, c2.GetWorkflow(wctx, upd.GetID(), "").Get(wctx, &r2))
+	require.Equal(t, "after restart", r2.Message)
+	pid := fmt.Sprint(p2.cmd.Process.Pid)
+	require.Contains(t, r1.Worker, "/"+pid, "the timer workflow finished on the restarted process")
+	require.Contains(t, r2.Worker, "/"+pid)
+}
+
+// Bad configuration ends with one clear sentence and a non-zero exit.
+func TestBadConfiguration(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	roFile := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(roFile, []byte("x"), 0o600))
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"serve", "--frobnicate"}, "unknown flag -frobnicate"},
+		{"unknown command", []string{"frob"}, `unknown command "frob"`},
+		{"bad db url", []string{"migrate", "--db", "mysql://x/y"}, "only postgres:// and sqlite: URLs are supported"},
+		{"bad temporal", []string{"serve", "--temporal", "nocolon"}, `--temporal "nocolon" is neither`},
+		{"unreachable temporal", []string{"worker", "--data", t.TempDir(), "--temporal", "127.0.0.1:1"}, "does not answer"},
+		{"unwritable data dir", []string{"serve", "--data", filepath.Join(roFile, "sub"), "--http", "127.0.0.1:0"}, "cannot be created"},
+		{"port in use", []string{"serve", "--data", t.TempDir(), "--http", busy.Addr().String()}, "already in use"},
+		{"bad log level", []string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
+		{"bad env twin", []string{"serve"}, "CIVICFLOW_TEMPORAL_PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tt.args...)
+			cmd.Env = os.Environ()
+			if tt.name == "bad env twin" {
+				cmd.Env = append(cmd.Env, "CIVICFLOW_TEMPORAL_PORT=abc")
+			}
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "must exit non-zero; output: %s", out)
+			s := strings.TrimSpace(string(out))
+			require.Contains(t, s, tt.want)
+			require.NotContains(t, s, "goroutine ")
+			require.NotContains(t, s, "panic")
+			lines := strings.Split(s, "\n")
+			require.Contains(t, lines[len(lines)-1], tt.want, "the reason is the last line")
+		})
+	}
+}
+
+// /healthz turns 503 when Temporal goes away, and back to 200 when it returns.
+func TestHealthzFollowsTemporal(t *testing.T) {
+	data := t.TempDir()
+	tport := freePort(t)
+	host := start(t, "serve", "--data", data, "--http", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--temporal-port", fmt.Sprint(tport), "--worker=false")
+	_ = host
+	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tport)); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	web := start(t, "serve", "--data", t.TempDir(), "--http", webAddr, "--temporal", fmt.Sprintf("127.0.0.1:%d", tport))
+	waitHealth(t, web, webAddr, 200, 60*time.Second)
+	host.kill()
+	waitHealth(t, web, webAddr, 503, 30*time.Second)
+}
+
+// Scale-out: one process hosts Temporal, two workers and a web node share
+// PostgreSQL; a batch of workflows spreads over both workers, and killing
+// one in the middle loses nothing.
+func TestScaleOutOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long end-to-end test")
+	}
+	db := storetest.PostgresURL(t)
+	tport := freePort(t)
+	taddr := fmt.Sprintf("127.0.0.1:%d", tport)
+	hostHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	host := start(t, "serve", "--data", t.TempDir(), "--db", db, "--http", hostHTTP, "--temporal-port", fmt.Sprint(tport), "--worker=false")
+	waitHealth(t, host, hostHTTP, 200, 60*time.Second)
+
+	w1 := start(t, "worker", "--data", t.TempDir(), "--db", db, "--temporal", taddr)
+	w2 := start(t, "worker", "--data", t.TempDir(), "--db", db, "--temporal", taddr)
+	webHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	web := start(t, "serve", "--data", t.TempDir(), "--db", db, "--http", webHTTP, "--temporal", taddr, "--worker=false")
+	waitHealth(t, web, webHTTP, 200, 60*time.Second)
+
+	c := dial(t, taddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const n = 24
+	var runs []client.WorkflowRun
+	for i := 0; i < n; i++ {
+		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("batch-%d", i), TaskQueue: "civicflow"},
+			worker.ProbeWorkflow, worker.ProbeInput{Work: 1500 * time.Millisecond})
+		require.NoError(t, err)
+		runs = append(runs, r)
+	}
+	time.Sleep(2 * time.Second)
+	w1.kill() // in the middle of the batch
+
+	pids := map[string]int{}
+	for _, r := range runs {
+		var res worker.ProbeResult
+		require.NoError(t, r.Get(ctx, &res), "workflow %s", r.GetID())
+		parts := strings.Split(res.Worker, "/")
+		pids[parts[len(parts)-1]]++
+	}
+	p1, p2 := fmt.Sprint(w1.cmd.Process.Pid), fmt.Sprint(w2.cmd.Process.Pid)
+	t.Logf("activities finished per worker pid: %v (w1=%s killed, w2=%s)", pids, p1, p2)
+	require.Equal(t, n, pids[p1]+pids[p2], "every workflow ran on one of the two workers")
+	require.Positive(t, pids[p2])
+	require.Positive(t, pids[p1], "the first worker took part before it was killed")
+
+	// Both processes applied the same migrations to the one database.
+	sdb, err := sql.Open("pgx", db)
+	require.NoError(t, err)
+	defer sdb.Close()
+	var v int
+	require.NoError(t, sdb.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&v))
+	require.Positive(t, v)
+}

@@ -1,0 +1,402 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Column kinds of a release table, from the Table Schema field types.
+const (
+	KindText      = "text"
+	KindNumeric   = "numeric"
+	KindInteger   = "integer"
+	KindBoolean   = "boolean"
+	KindDate      = "date"
+	KindTimestamp = "timestamp"
+)
+
+// ReleaseColumn is one typed column of a release table. Field is the
+// Table Schema field (or header) name, Column the SQL column derived from
+// it (never user text verbatim).
+type ReleaseColumn struct {
+	Field  string `json:"field"`
+	Column string `json:"column"`
+	Kind   string `json:"kind"`
+}
+
+// ReleaseColumns is stored as JSON.
+type ReleaseColumns []ReleaseColumn
+
+// Value implements driver.Valuer.
+func (c ReleaseColumns) Value() (driver.Value, error) {
+	if c == nil {
+		return "[]", nil
+	}
+	return jsonValue([]ReleaseColumn(c))
+}
+
+// Scan implements sql.Scanner.
+func (c *ReleaseColumns) Scan(src any) error { return scanJSON(src, (*[]ReleaseColumn)(c)) }
+
+// ReleaseRow is one row to store: Values aligned with the columns (nil,
+// string, int64, float64, bool or time.Time by kind), Key the primary-key
+// text (or the hash when there is no primary key), Hash a digest of the
+// whole row.
+type ReleaseRow struct {
+	Values []any
+	Key    string
+	Hash   string
+}
+
+// RowSource yields rows until io.EOF.
+type RowSource func() (ReleaseRow, error)
+
+// Internal columns of every release table.
+const (
+	colLine = "_row"
+	colKey  = "_key"
+	colHash = "_hash"
+)
+
+// ReleaseTableName is the table holding release n of a dataset: derived
+// from a digest of the id, so that no user text reaches SQL.
+func ReleaseTableName(datasetID string, n int) string {
+	sum := sha256.Sum256([]byte(datasetID))
+	return "rel_" + hex.EncodeToString(sum[:6]) + "_" + strconv.Itoa(n)
+}
+
+// quoteIdent quotes an identifier for SQLite and PostgreSQL.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// columnName derives a SQL column from a field name: "f_" + lower-case
+// ASCII letters, digits and underscores, at most 48 characters.
+func columnName(field string) string {
+	var b strings.Builder
+	b.WriteString("f_")
+	for _, r := range strings.ToLower(field) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == 'é' || r == 'è' || r == 'ê' || r == 'ë':
+			b.WriteByte('e')
+		case r == 'à' || r == 'â' || r == 'ä':
+			b.WriteByte('a')
+		case r == 'ô' || r == 'ö':
+			b.WriteByte('o')
+		case r == 'î' || r == 'ï':
+			b.WriteByte('i')
+		case r == 'û' || r == 'ù' || r == 'ü':
+			b.WriteByte('u')
+		case r == 'ç':
+			b.WriteByte('c')
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 48 {
+			break
+		}
+	}
+	return b.String()
+}
+
+func assignColumns(in []ReleaseColumn) (ReleaseColumns, error) {
+	if len(in) == 0 {
+		return nil, errors.New("a release needs at least one column")
+	}
+	out := make(ReleaseColumns, len(in))
+	used := map[string]bool{}
+	for i, c := range in {
+		switch c.Kind {
+		case KindText, KindNumeric, KindInteger, KindBoolean, KindDate, KindTimestamp:
+		case "":
+			c.Kind = KindText
+		default:
+			return nil, fmt.Errorf("column %q: unknown kind %q", c.Field, c.Kind)
+		}
+		name := columnName(c.Field)
+		for n := 2; used[name]; n++ {
+			name = columnName(c.Field) + "_" + strconv.Itoa(n)
+		}
+		used[name] = true
+		c.Column = name
+		out[i] = c
+	}
+	return out, nil
+}
+
+// records runs the DDL and DML of release tables inside a transaction.
+type records struct {
+	tx      *sqlx.Tx
+	dialect string
+}
+
+func (s *Store) records(tx *sqlx.Tx) records { return records{tx: tx, dialect: s.dialect} }
+
+func (r records) sqlType(kind string) string {
+	pg := r.dialect == "postgres"
+	switch kind {
+	case KindNumeric:
+		return "NUMERIC"
+	case KindInteger:
+		if pg {
+			return "BIGINT"
+		}
+		return "INTEGER"
+	case KindBoolean:
+		return "BOOLEAN"
+	case KindDate:
+		if pg {
+			return "DATE"
+		}
+		return "TEXT"
+	case KindTimestamp:
+		if pg {
+			return "TIMESTAMPTZ"
+		}
+		return "TEXT"
+	}
+	return "TEXT"
+}
+
+func (r records) create(ctx context.Context, table string, cols ReleaseColumns) error {
+	defs := []string{quoteIdent(colLine) + " BIGINT NOT NULL", quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
+	for _, c := range cols {
+		defs = append(defs, quoteIdent(c.Column)+" "+r.sqlType(c.Kind))
+	}
+	if _, err := r.tx.ExecContext(ctx, "CREATE TABLE "+quoteIdent(table)+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return fmt.Errorf("create release table: %w", err)
+	}
+	return nil
+}
+
+// value converts a Go value for the column kind and the dialect.
+func (r records) value(kind string, v any) any {
+	t, ok := v.(time.Time)
+	if !ok || r.dialect == "postgres" {
+		return v
+	}
+	if kind == KindDate {
+		return t.Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (r records) insert(ctx context.Context, table string, cols ReleaseColumns, rows RowSource, progress func(int64)) (int64, error) {
+	names := []string{quoteIdent(colLine), quoteIdent(colKey), quoteIdent(colHash)}
+	for _, c := range cols {
+		names = append(names, quoteIdent(c.Column))
+	}
+	width := len(names)
+	perBatch := max(1, 8000/width)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	prefix := "INSERT INTO " + quoteIdent(table) + " (" + strings.Join(names, ", ") + ") VALUES "
+	var (
+		n     int64
+		args  = make([]any, 0, perBatch*width)
+		count int
+	)
+	flush := func() error {
+		if count == 0 {
+			return nil
+		}
+		q := prefix + strings.TrimSuffix(strings.Repeat(one+", ", count), ", ")
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("insert release rows: %w", err)
+		}
+		args, count = args[:0], 0
+		return nil
+	}
+	for {
+		row, err := rows()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(row.Values) != len(cols) {
+			return n, fmt.Errorf("release row %d has %d values for %d columns", n+1, len(row.Values), len(cols))
+		}
+		n++
+		args = append(args, n, row.Key, row.Hash)
+		for i, v := range row.Values {
+			args = append(args, r.value(cols[i].Kind, v))
+		}
+		count++
+		if count == perBatch {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+		if progress != nil && n%1000 == 0 {
+			progress(n)
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	if progress != nil {
+		progress(n)
+	}
+	return n, nil
+}
+
+func (r records) index(ctx context.Context, table string, cols ReleaseColumns, pk []string, unique [][]string) error {
+	stmts := []string{"CREATE INDEX " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"}
+	sets := append([][]string{}, unique...)
+	if len(pk) > 0 {
+		sets = append([][]string{pk}, sets...)
+	}
+	for i, set := range sets {
+		var cs []string
+		for _, f := range set {
+			j := slices.IndexFunc(cols, func(c ReleaseColumn) bool { return c.Field == f })
+			if j < 0 {
+				cs = nil
+				break
+			}
+			cs = append(cs, quoteIdent(cols[j].Column))
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		stmts = append(stmts, "CREATE INDEX "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
+	}
+	for _, q := range stmts {
+		if _, err := r.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index release table: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r records) diff(ctx context.Context, prev, cur Release) (Diff, error) {
+	d := Diff{Previous: prev.Number}
+	d.ByKey = len(cur.PrimaryKey) > 0 && slices.Equal(prev.PrimaryKey, cur.PrimaryKey)
+	key := quoteIdent(colHash)
+	if d.ByKey {
+		key = quoteIdent(colKey)
+	}
+	p, c, h := quoteIdent(prev.Table), quoteIdent(cur.Table), quoteIdent(colHash)
+	queries := []struct {
+		dst *int64
+		q   string
+	}{
+		{&d.Added, "SELECT COUNT(*) FROM " + c + " c WHERE NOT EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + ")"},
+		{&d.Removed, "SELECT COUNT(*) FROM " + p + " p WHERE NOT EXISTS (SELECT 1 FROM " + c + " c WHERE c." + key + " = p." + key + ")"},
+		{&d.Unchanged, "SELECT COUNT(*) FROM " + c + " c WHERE EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + " AND p." + h + " = c." + h + ")"},
+	}
+	if d.ByKey {
+		queries = append(queries, struct {
+			dst *int64
+			q   string
+		}{&d.Changed, "SELECT COUNT(*) FROM " + c + " c WHERE EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + ") AND NOT EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + " AND p." + h + " = c." + h + ")"})
+	}
+	for _, q := range queries {
+		if err := r.tx.GetContext(ctx, q.dst, q.q); err != nil {
+			return d, fmt.Errorf("diff release %d with %d: %w", cur.Number, prev.Number, err)
+		}
+	}
+	return d, nil
+}
+
+// ReleaseRows returns rows of a release in file order, as field → value
+// (string, int64, float64, bool, or nil; dates as YYYY-MM-DD, timestamps
+// as RFC 3339), with "_row" the row number.
+func (s *Store) ReleaseRows(ctx context.Context, rel Release, limit, offset int) ([]map[string]any, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	names := []string{quoteIdent(colLine)}
+	for _, c := range rel.Columns {
+		names = append(names, quoteIdent(c.Column))
+	}
+	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quoteIdent(rel.Table) + " ORDER BY " + quoteIdent(colLine) + " LIMIT ? OFFSET ?"
+	rows, err := s.rdb.QueryxContext(ctx, s.q(q), limit, max(offset, 0))
+	if err != nil {
+		return nil, fmt.Errorf("read release %d of %q: %w", rel.Number, rel.DatasetID, err)
+	}
+	defer rows.Close()
+	out := []map[string]any{}
+	for rows.Next() {
+		vals, err := rows.SliceScan()
+		if err != nil {
+			return nil, fmt.Errorf("read release rows: %w", err)
+		}
+		m := make(map[string]any, len(vals))
+		m[colLine] = toInt64(vals[0])
+		for i, c := range rel.Columns {
+			m[c.Field] = normaliseValue(c.Kind, vals[i+1])
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read release rows: %w", err)
+	}
+	return out, nil
+}
+
+func toInt64(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case []byte:
+		n, _ := strconv.ParseInt(string(x), 10, 64)
+		return n
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return v
+}
+
+func normaliseValue(kind string, v any) any {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case time.Time:
+		if kind == KindDate {
+			return x.Format(time.DateOnly)
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case string:
+		switch kind {
+		case KindNumeric:
+			if f, err := strconv.ParseFloat(x, 64); err == nil {
+				return f
+			}
+		case KindInteger:
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+				return n
+			}
+		case KindBoolean:
+			if b, err := strconv.ParseBool(x); err == nil {
+				return b
+			}
+		}
+		return x
+	case int64:
+		switch kind {
+		case KindBoolean:
+			return x != 0
+		case KindNumeric:
+			return float64(x)
+		}
+		return x
+	}
+	return v
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/civicflow/civicflow/designer"
+	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/store"
+)
+
+// DeployFlow compiles BPMN XML and stores it as a new immutable version (or
+// returns the existing version with the same checksum). It is shared by the
+// HTTP handler and the demo seed.
+func DeployFlow(c context.Context, st *store.Store, xml []byte, by string) (store.FlowVersion, bool, error) {
+	g, problems, err := designer.Compile(xml, designer.Options{})
+	if err != nil {
+		return store.FlowVersion{}, false, &Error{Status: http.StatusUnprocessableEntity, Msg: "the file is not a BPMN 2.0 process: " + err.Error()}
+	}
+	if len(problems) > 0 {
+		e := &Error{Status: http.StatusUnprocessableEntity, Msg: "the flow cannot be deployed: " + strconv.Itoa(len(problems)) + " problem(s)"}
+		for _, p := range problems {
+			e.Problems = append(e.Problems, FieldProblem{Element: p.ElementID, Message: p.Message})
+		}
+		return store.FlowVersion{}, false, e
+	}
+	key := g.ID
+	graph, err := json.Marshal(g)
+	if err != nil {
+		return store.FlowVersion{}, false, err
+	}
+	return st.DeployFlow(c, key, g.Name, store.FlowVersion{Checksum: designer.Checksum(xml), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
+}
+
+func (s *Server) deployFlow(c echo.Context) error {
+	xml, err := designer.ReadLimited(c.Request().Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.Is(err, designer.ErrTooLarge) || errors.As(err, &mbe) {
+			return Errorf(http.StatusRequestEntityTooLarge, "the BPMN file is too large (at most 5 MiB)")
+		}
+		return Errorf(http.StatusBadRequest, "cannot read the BPMN file: %v", err)
+	}
+	if len(xml) == 0 {
+		return Errorf(http.StatusBadRequest, "the request body is empty: send the BPMN XML")
+	}
+	p := auth.PrincipalFrom(c)
+	v, created, err := DeployFlow(c.Request().Context(), s.store, xml, p.Name())
+	if err != nil {
+		return err
+	}
+	s.audit(c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version),
+		Detail: audit.Detail(map[string]any{"checksum": v.Checksum, "new": created})})
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	return c.JSON(status, map[string]any{"key": v.FlowKey, "version": v.Version, "checksum": v.Checksum, "created": created})
+}
+
+func (s *Server) listFlows(c echo.Context) error {
+	fs, err := s.store.Flows(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if fs == nil {
+		fs = []store.Flow{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"flows": fs})
+}
+
+func (s *Server) getFlow(c echo.Context) error {
+	ctx := c.Request().Context()
+	key := c.Param("key")
+	f, err := s.store.Flow(ctx, key)
+	if err != nil {
+		return err
+	}
+	version := 0
+	if v := c.QueryParam("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Errorf(http.StatusBadRequest, "version %q is not a positive integer", v)
+		}
+		version = n
+	}
+	switch c.QueryParam("format") {
+	case "bpmn", "xml":
+		v, err := s.store.FlowVersion(ctx, key, version)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Content-Disposition", `attachment; filename="`+v.FlowKey+"-v"+strconv.Itoa(v.Version)+`.bpmn"`)
+		return c.Blob(http.StatusOK, "application/xml", []byte(v.BPMN))
+	case "graph":
+		v, err := s.store.FlowVersion(ctx, key, version)
+		if err != nil {
+			return err
+		}
+		return c.JSONBlob(http.StatusOK, []byte(v.Graph))
+	case "", "json":
+	default:
+		return Errorf(http.StatusBadRequest, "format %q is not one of json, bpmn, graph", c.QueryParam("format"))
+	}
+	vs, err := s.store.FlowVersions(ctx, key)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"key": f.Key, "name": f.Name, "latestVersion": f.LatestVersion, "versions": vs})
+}
+
+// audit records a state change made through HTTP by the caller.
+func (s *Server) audit(c echo.Context, e audit.Entry) {
+	svc := s.Auth()
+	if svc == nil || svc.Audit() == nil {
+		return
+	}
+	p := auth.PrincipalFrom(c)
+	if e.Actor == "" {
+		e.Actor = p.Name()
+	}
+	if e.Outcome == "" {
+		e.Outcome = audit.OK
+	}
+	e.IP = c.RealIP()
+	if err := svc.Audit().Record(c.Request().Context(), e); err != nil {
+		s.log.Error("audit record failed", "err", err, "action", e.Action)
+	}
+}
+
+// allowedIn says whether the caller may do act on obj in department dept.
+func (s *Server) allowedIn(c echo.Context, obj, act, dept string) bool {
+	svc := s.Auth()
+	if svc == nil {
+		return false
+	}
+	p := auth.PrincipalFrom(c)
+	if p.Anonymous() {
+		return false
+	}
+	return svc.Authorizer().Allowed(c.Request().Context(), p.Username, dept, obj, act)
+}

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/workflows"
+)
+
+// taskJSON is the task shape of the external contract.
+type taskJSON struct {
+	ID          string          `json:"id"`
+	Instance    string          `json:"instance"`
+	Flow        string          `json:"flow"`
+	Node        string          `json:"node"`
+	Name        string          `json:"name"`
+	Department  string          `json:"department"`
+	Role        string          `json:"role"`
+	Candidates  []string        `json:"candidates"`
+	Assignee    string          `json:"assignee"`
+	Status      string          `json:"status"`
+	Due         *time.Time      `json:"due"`
+	Overdue     bool            `json:"overdue"`
+	Form        json.RawMessage `json:"form"`
+	Variables   json.RawMessage `json:"variables,omitempty"`
+	Created     time.Time       `json:"created"`
+	CompletedBy string          `json:"completedBy,omitempty"`
+	OnBehalfOf  string          `json:"onBehalfOf,omitempty"`
+	CompletedAt *time.Time      `json:"completedAt,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
+	Message     string          `json:"message,omitempty"`
+}
+
+func toTaskJSON(t store.Task, withVars bool) taskJSON {
+	out := taskJSON{
+		ID: t.ID, Instance: t.InstanceID, Flow: t.FlowKey, Node: t.Node, Name: t.Name, Department: t.Department,
+		Role: t.Role, Candidates: t.Candidates(), Assignee: t.Assignee, Status: t.Status, Due: t.Due,
+		Form: json.RawMessage(t.FormRaw), Created: t.CreatedAt, CompletedBy: t.CompletedBy, OnBehalfOf: t.OnBehalfOf,
+		CompletedAt: t.CompletedAt, Message: t.Message,
+	}
+	if out.Candidates == nil {
+		out.Candidates = []string{}
+	}
+	if t.Due != nil && (t.Status == workflows.TaskOpen || t.Status == workflows.TaskClaimed) && time.Now().After(*t.Due) {
+		out.Overdue = true
+	}
+	if withVars {
+		out.Variables = json.RawMessage(t.VarsRaw)
+		if t.DataRaw != "" && t.DataRaw != "{}" {
+			out.Data = json.RawMessage(t.DataRaw)
+		}
+	}
+	return out
+}
+
+// canAct reports whether p may act on t, and for whom (a delegator's
+// username when acting through a delegation).
+func canAct(p auth.Principal, t store.Task) (onBehalfOf string, ok bool) {
+	if p.Anonymous() {
+		return "", false
+	}
+	if t.Assignee != "" && t.Assignee == p.Username {
+		return "", true
+	}
+	if slices.Contains(t.CandidateUsers(), p.Username) {
+		return "", true
+	}
+	var viaDelegation string
+	found := false
+	for _, cand := range t.Candidates() {
+		role, dept, ok := strings.Cut(cand, "@")
+		if !ok {
+			role, dept = cand, t.Department
+		}
+		if who, ok := p.HasRole(role, dept); ok {
+			if who == "" {
+				return "", true
+			}
+			viaDelegation, found = who, true
+		}
+	}
+	return viaDelegation, found
+}
+
+func (s *Server) listTasks(c echo.Context) error {
+	p := auth.PrincipalFrom(c)
+	f := store.TaskFilter{Open: true, Instance: c.QueryParam("instance")}
+	switch c.QueryParam("status") {
+	case "", "open":
+	case "all":
+		f.Open = false
+	default:
+		return Errorf(http.StatusBadRequest, "status %q is not open or all", c.QueryParam("status"))
+	}
+	list, err := s.store.Tasks(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]taskJSON, 0, len(list))
+	for _, t := range list {
+		if _, ok := canAct(p, t); ok || (!f.Open && s.allowedIn(c, "instances", "read", t.Department)) {
+			out = append(out, toTaskJSON(t, false))
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tasks": out})
+}
+
+// taskFor loads a task the caller may see.
+func (s *Server) taskFor(c echo.Context) (store.Task, string, error) {
+	t, err := s.store.Task(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return t, "", err
+	}
+	p := auth.PrincipalFrom(c)
+	obo, ok := canAct(p, t)
+	if !ok && !s.allowedIn(c, "instances", "read", t.Department) {
+		return t, "", Errorf(http.StatusForbidden, "task %s is not offered to you", t.ID)
+	}
+	return t, obo, nil
+}
+
+func (s *Server) getTask(c echo.Context) error {
+	t, _, err := s.taskFor(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toTaskJSON(t, true))
+}
+
+type completeBody struct {
+	Data map[string]any `json:"data"`
+}
+
+func (s *Server) claimTask(c echo.Context) error {
+	return s.assign(c, workflows.UpdateClaim, "task.claim")
+}
+func (s *Server) unclaimTask(c echo.Context) error {
+	return s.assign(c, workflows.UpdateUnclaim, "task.unclaim")
+}
+
+func (s *Server) assign(c echo.Context, update, action string) error {
+	t, obo, err := s.taskFor(c)
+	if err != nil {
+		return err
+	}
+	if _, ok := canAct(auth.PrincipalFrom(c), t); !ok {
+		return Errorf(http.StatusForbidden, "task %s is offered to %s, not to you", t.ID, strings.Join(t.Candidates(), ", "))
+	}
+	if _, err := s.update(c.Request().Context(), t.InstanceID, update, workflows.ClaimRequest{TaskID: t.ID, Actor: actorOf(auth.PrincipalFrom(c), obo)}); err != nil {
+		s.auditRefusal(c, action, t, err)
+		return err
+	}
+	s.audit(c, audit.Entry{Action: action, ObjectType: "task", ObjectID: t.ID, Department: t.Department, OnBehalfOf: obo})
+	t, err = s.store.Task(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toTaskJSON(t, false))
+}
+
+func (s *Server) completeTask(c echo.Context) error {
+	t, obo, err := s.taskFor(c)
+	if err != nil {
+		return err
+	}
+	var body completeBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Data == nil {
+		body.Data = map[string]any{}
+	}
+	if t.Status == workflows.TaskCompleted || t.Status == workflows.TaskCancelled {
+		return Errorf(http.StatusConflict, "task %s is already %s", t.ID, t.Status)
+	}
+	p := auth.PrincipalFrom(c)
+	if _, ok := canAct(p, t); !ok {
+		s.auditRefusal(c, "task.complete", t, errors.New("not a candidate"))
+		return Errorf(http.StatusForbidden, "task %s is offered to %s, not to you", t.ID, strings.Join(t.Candidates(), ", "))
+	}
+	if _, err := s.update(c.Request().Context(), t.InstanceID, workflows.UpdateComplete, workflows.CompleteRequest{
+		TaskID: t.ID, Actor: actorOf(p, obo), Data: body.Data,
+	}); err != nil {
+		s.auditRefusal(c, "task.complete", t, err)
+		return err
+	}
+	s.audit(c, audit.Entry{Action: "task.complete", ObjectType: "task", ObjectID: t.ID, Department: t.Department, OnBehalfOf: obo,
+		Detail: audit.Detail(map[string]any{"node": t.Node, "instance": t.InstanceID, "data": body.Data})})
+	if t2, err := s.store.Task(c.Request().Context(), t.ID); err == nil {
+		t = t2
+	}
+	return c.JSON(http.StatusOK, toTaskJSON(t, false))
+}
+
+func (s *Server) auditRefusal(c echo.Context, action string, t store.Task, cause error) {
+	p, _ := toProblem(cause)
+	s.audit(c, audit.Entry{Action: action, ObjectType: "task", ObjectID: t.ID, Department: t.Department, Outcome: audit.Denied,
+		Detail: audit.Detail(map[string]any{"status": p.Status, "reason": p.Detail})})
+}
+
+// mapUpdateErr turns Temporal's answers to an update into user errors.
+func mapUpdateErr(err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return Errorf(http.StatusConflict, "the instance has ended; its tasks are closed")
+	}
+	return err
+}
