@@ -135,8 +135,8 @@ func TestBoundaryInterrupting(t *testing.T) {
 		`<bpmn:sequenceFlow id="f3" sourceRef="n" targetRef="t2"/><bpmn:userTask id="t2" civicflow:role="steward"/><bpmn:sequenceFlow id="f4" sourceRef="t2" targetRef="e2"/>`, 1)
 	h := newHarness(t, xml, nil)
 	h.service("civicflow.notify", nil)
-	h.complete(2*time.Hour, "late", instanceID+"/t/1", steward, nil)
-	h.complete(3*time.Hour, "t2", instanceID+"/t2/1", steward, nil)
+	h.complete(2*time.Hour, "late", instanceID+".t.1", steward, nil)
+	h.complete(3*time.Hour, "t2", instanceID+".t2.1", steward, nil)
 	require.Equal(t, StatusCompleted, h.run().Status)
 	require.Equal(t, "n", h.callList())
 	require.Equal(t, "t:cancelled,t2:completed", h.closedList())
@@ -152,7 +152,7 @@ func TestBoundaryNonInterruptingCycle(t *testing.T) {
 		require.Equal(t, "n,n", h.callList(), "two reminders, task still open")
 		require.Len(t, h.state().OpenTasks, 1)
 	})
-	h.complete(4*time.Hour, "done", instanceID+"/t/1", steward, nil)
+	h.complete(4*time.Hour, "done", instanceID+".t.1", steward, nil)
 	require.Equal(t, StatusCompleted, h.run().Status)
 	require.Equal(t, "ok", h.outcome("done"))
 	require.Equal(t, "n,n", h.callList(), "R2: no third reminder")
@@ -265,7 +265,7 @@ func TestContinueAsNewKeepsOpenTasks(t *testing.T) {
 	h := newHarness(t, wrap(oneTask), map[string]any{"dataset": "d1"})
 	h.at(time.Minute, func() {
 		h.env.SetContinueAsNewSuggested(true)
-		h.send("claim", UpdateClaim, ClaimRequest{TaskID: instanceID + "/t/1", Actor: steward})
+		h.send("claim", UpdateClaim, ClaimRequest{TaskID: instanceID + ".t.1", Actor: steward})
 	})
 	h.env.ExecuteWorkflow(InterpreterName, h.in)
 	var can *workflow.ContinueAsNewError
@@ -279,8 +279,8 @@ func TestContinueAsNewKeepsOpenTasks(t *testing.T) {
 
 	h2 := newHarness(t, wrap(oneTask), nil)
 	h2.in = next
-	h2.complete(time.Minute, "other", instanceID+"/t/1", Actor{Username: "steward2", Groups: []string{"steward@voirie"}}, nil)
-	h2.complete(2*time.Minute, "done", instanceID+"/t/1", steward, map[string]any{"x": 1})
+	h2.complete(time.Minute, "other", instanceID+".t.1", Actor{Username: "steward2", Groups: []string{"steward@voirie"}}, nil)
+	h2.complete(2*time.Minute, "done", instanceID+".t.1", steward, map[string]any{"x": 1})
 	out := h2.run()
 	require.Equal(t, StatusCompleted, out.Status)
 	require.Equal(t, ErrClaimed, h2.outcome("other"))

@@ -10,9 +10,9 @@ import (
 )
 
 const (
-	review     = instanceID + "/review/1"
-	approval   = instanceID + "/approval/1"
-	correction = instanceID + "/correction/1"
+	review     = instanceID + ".review.1"
+	approval   = instanceID + ".approval.1"
+	correction = instanceID + ".correction.1"
 )
 
 // newPublication runs the embedded publication flow; validate answers valid
@@ -75,8 +75,8 @@ func TestPublicationChangesLoopAndFourEyes(t *testing.T) {
 	// invalid file → correction by dual, re-ingest, review asks for changes → correction again.
 	h.complete(time.Minute, "c1", correction, dual, map[string]any{"file": "f2", "comment": "fixed"})
 	h.complete(2*time.Minute, "r1", review, steward, map[string]any{"decision": "changes", "comment": "columns"})
-	h.complete(3*time.Minute, "c2", instanceID+"/correction/2", dual, map[string]any{"file": "f3"})
-	h.complete(4*time.Minute, "r2", instanceID+"/review/2", steward, approve())
+	h.complete(3*time.Minute, "c2", instanceID+".correction.2", dual, map[string]any{"file": "f3"})
+	h.complete(4*time.Minute, "r2", instanceID+".review.2", steward, approve())
 	h.complete(5*time.Minute, "byCorrector", approval, dual, approve())
 	h.complete(5*time.Minute+time.Second, "byInitiator", approval, Actor{ID: 1, Username: "agent.voirie", Groups: []string{"approver@*"}}, approve())
 	h.complete(5*time.Minute+2*time.Second, "onBehalf", approval, assistant, approve())
@@ -105,7 +105,7 @@ func TestPublicationReject(t *testing.T) {
 func TestPublicationRefusals(t *testing.T) {
 	h := newPublication(t, true)
 	h.complete(time.Minute, "forbidden", review, outsider, approve())
-	h.complete(time.Minute+1*time.Second, "unknownTask", instanceID+"/nope/1", steward, approve())
+	h.complete(time.Minute+1*time.Second, "unknownTask", instanceID+".nope.1", steward, approve())
 	h.complete(time.Minute+2*time.Second, "badEnum", review, steward, map[string]any{"decision": "maybe"})
 	h.complete(time.Minute+3*time.Second, "missing", review, steward, map[string]any{"comment": "x"})
 	h.complete(time.Minute+4*time.Second, "badType", review, steward, map[string]any{"decision": 3})

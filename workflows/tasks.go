@@ -43,7 +43,7 @@ func (it *interp) openTask(id int, n *designer.Node) {
 	u := n.User
 	now := workflow.Now(it.ctx)
 	it.st.Counters[n.ID]++
-	taskID := fmt.Sprintf("%s/%s/%d", it.in.InstanceID, n.ID, it.st.Counters[n.ID])
+	taskID := fmt.Sprintf("%s.%s.%d", it.in.InstanceID, n.ID, it.st.Counters[n.ID]) // URL-safe: ids travel in paths
 	dept := u.Department
 	if dept == "" {
 		dept = it.in.Department

@@ -1,15 +1,18 @@
 package app
 
 import (
-	"go.temporal.io/sdk/worker"
+	"path/filepath"
+
+	"github.com/civicflow/civicflow/activities"
+	"github.com/civicflow/civicflow/internal/ingest"
 )
 
-// registrar is a set of activities that registers itself.
-type registrar interface{ Register(worker.ActivityRegistry) }
-
-type noRegistrar struct{}
-
-func (noRegistrar) Register(worker.ActivityRegistry) {}
-
-// dataActivities builds the data lifecycle activities (filled in when they land).
-func dataActivities(a *App) registrar { return noRegistrar{} }
+// dataActivities builds the data lifecycle activities.
+func dataActivities(a *App) *activities.Data {
+	return &activities.Data{
+		Store:   a.Store,
+		Blobs:   ingest.Blobs{Dir: filepath.Join(a.cfg.DataDir, "blobs")},
+		DataDir: a.cfg.DataDir,
+		Logger:  a.log,
+	}
+}

@@ -71,9 +71,20 @@ func HTTPStatus(err error) int {
 // ToHTTPError turns an error of this package into an *echo.HTTPError
 // (setting Retry-After for 429 and 423); other errors are returned as is.
 func ToHTTPError(c echo.Context, err error) error {
-	st := HTTPStatus(err)
+	st := SetErrorHeaders(c, err)
 	if st == 0 {
 		return err
+	}
+	return echo.NewHTTPError(st, err.Error()).SetInternal(err)
+}
+
+// SetErrorHeaders sets the response headers that go with an error of this
+// package (Retry-After for 423 and 429, WWW-Authenticate for 401) and
+// returns its status (0 if it is not one of this package's errors).
+func SetErrorHeaders(c echo.Context, err error) int {
+	st := HTTPStatus(err)
+	if st == 0 {
+		return 0
 	}
 	var le *LockedError
 	var re *RateLimitedError
@@ -85,5 +96,5 @@ func ToHTTPError(c echo.Context, err error) error {
 	if st == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="civicflow"`)
 	}
-	return echo.NewHTTPError(st, err.Error()).SetInternal(err)
+	return st
 }

@@ -75,6 +75,9 @@ type NewRelease struct {
 	Unique        [][]string
 	ReportID      *int64
 	Anonymisation JSONText
+	// AnonymisationDone, if set, gives Anonymisation once every row is read
+	// (when anonymisation runs while the rows stream in).
+	AnonymisationDone func() JSONText
 	// Progress, if set, is called every 1,000 rows inserted.
 	Progress func(rows int64)
 }
@@ -124,6 +127,9 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		}
 		if rel.Rows, err = t.insert(ctx, rel.Table, cols, rows, nr.Progress); err != nil {
 			return err
+		}
+		if nr.AnonymisationDone != nil {
+			rel.Anonymisation = nr.AnonymisationDone()
 		}
 		if err := t.index(ctx, rel.Table, cols, nr.PrimaryKey, nr.Unique); err != nil {
 			return err

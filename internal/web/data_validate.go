@@ -57,7 +57,7 @@ func formFile(c echo.Context) (multipart.File, *multipart.FileHeader, error) {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe), strings.Contains(err.Error(), "request body too large"):
-			return nil, nil, Errorf(http.StatusRequestEntityTooLarge, "the file is larger than the %d bytes accepted", c.Request().ContentLength)
+			return nil, nil, Errorf(http.StatusRequestEntityTooLarge, "the file is larger than the upload limit (--max-upload)")
 		case errors.Is(err, http.ErrMissingFile):
 			return nil, nil, Errorf(http.StatusBadRequest, "no file: send it in a multipart part named \"file\"")
 		}

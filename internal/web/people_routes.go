@@ -135,11 +135,9 @@ func peopleRouteTable() []RoutePerm { return PeopleRoutes }
 // peopleErr turns auth errors into user-facing *Error with their status
 // (and Retry-After / WWW-Authenticate headers); other errors go through.
 func peopleErr(c echo.Context, err error) error {
-	st := auth.HTTPStatus(err)
+	st := auth.SetErrorHeaders(c, err)
 	if st == 0 {
 		return err
 	}
-	he := auth.ToHTTPError(c, err) // sets the headers
-	_ = he
 	return &Error{Status: st, Msg: err.Error(), Err: err}
 }

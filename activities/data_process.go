@@ -1,0 +1,267 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/civicflow/civicflow/internal/anonymise"
+	"github.com/civicflow/civicflow/internal/mdm"
+	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/workflows"
+)
+
+// maxDedupRows bounds the rows deduplicated in memory.
+const maxDedupRows = 2_000_000
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Deduplicate groups duplicate rows of the current file (params: key =
+// key columns, match = columns compared as text, threshold = similarity
+// for near-duplicates; by default the schema's primary key, else whole
+// rows) and keeps one golden record per group (first non-empty value of
+// each column). Output: normalized and deduplicate (counts).
+func (d *Data) Deduplicate(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+	ds, err := d.dataset(ctx, in)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	src, name, _, err := d.sourceBlob(ctx, in, ds)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	key := runKey(in, src, in.Params["key"], in.Params["match"], in.Params["threshold"])
+	if res, ok, err := d.cached(ctx, key); err != nil || ok {
+		return res, err
+	}
+	rs, err := d.openBlob(src, name)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	defer rs.close()
+	header := rs.rows.Header()
+	opts := mdm.Options{Header: header, Key: splitList(in.Params["key"]), Match: splitList(in.Params["match"])}
+	if t := in.Params["threshold"]; t != "" {
+		if opts.Threshold, err = strconv.ParseFloat(t, 64); err != nil {
+			return workflows.ActivityResult{}, badInput("param threshold %q is not a number", t)
+		}
+	}
+	if len(opts.Key) == 0 && len(opts.Match) == 0 {
+		if sch, _, err := d.schemaOf(ctx, ds); err == nil && sch != nil && allIn(sch.PrimaryKey, header) {
+			opts.Key = sch.PrimaryKey
+		}
+	}
+	ded, err := mdm.NewDeduper(opts)
+	if err != nil {
+		return workflows.ActivityResult{}, badInput("%v", err)
+	}
+	var records []mdm.Record
+	for {
+		rec, line, err := rs.rows.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if msg, ok := businessMessage(err); ok {
+				return workflows.ActivityResult{}, badInput("%s", msg)
+			}
+			return workflows.ActivityResult{}, err
+		}
+		if len(records) >= maxDedupRows {
+			return workflows.ActivityResult{}, badInput("more than %d rows: too many to deduplicate in one run", maxDedupRows)
+		}
+		if err := ded.Add(rec); err != nil {
+			return workflows.ActivityResult{}, badInput("%v", err)
+		}
+		records = append(records, mdm.Record{Source: name, Line: line, Values: rec})
+		if len(records)%10000 == 0 {
+			heartbeat(ctx, len(records))
+		}
+	}
+	result := ded.Result()
+	golden, err := mdm.Consolidate(records, result.Clusters, mdm.Rules{Header: header})
+	if err != nil {
+		return workflows.ActivityResult{}, badInput("%v", err)
+	}
+	i := 0
+	sha, n, err := d.writeBlob(ctx, header, func() ([]string, error) {
+		if i == len(golden) {
+			return nil, io.EOF
+		}
+		g := golden[i]
+		i++
+		out := make([]string, len(header))
+		for j, h := range header {
+			out[j] = g.Values[h]
+		}
+		return out, nil
+	})
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	sum := map[string]any{"records": result.Records, "kept": n, "duplicates": result.Duplicates, "exact": result.ExactDuplicates,
+		"near": result.NearDuplicates, "fullRow": result.FullRowDuplicates, "key": opts.Key, "match": opts.Match}
+	res := workflows.ActivityResult{Variables: map[string]any{"normalized": sha, "deduplicate": sum},
+		Message: fmt.Sprintf("%d rows, %d duplicates merged, %d kept", result.Records, result.Duplicates, n)}
+	return d.remember(ctx, store.DataRun{Key: key, Activity: ActDeduplicate, InstanceID: in.InstanceID, NodeID: in.NodeID,
+		DatasetID: ds.ID, InputSHA: src, OutputSHA: sha}, res)
+}
+
+// Anonymise applies RGPD protections to the current file: param fields (a
+// JSON array of {"field","method",…}) or the dataset's personal fields.
+// Output: normalized and anonymisation (what was done per field), which
+// civicflow.release then records instead of anonymising again.
+func (d *Data) Anonymise(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+	ds, err := d.dataset(ctx, in)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	src, name, _, err := d.sourceBlob(ctx, in, ds)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	raw := []byte(in.Params["fields"])
+	if len(raw) == 0 {
+		raw = ds.PersonalFields
+	}
+	var fields []anonymise.Field
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return workflows.ActivityResult{}, badInput("anonymisation fields: %v", err)
+		}
+	}
+	key := runKey(in, src, string(raw))
+	if res, ok, err := d.cached(ctx, key); err != nil || ok {
+		return res, err
+	}
+	rs, err := d.openBlob(src, name)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	defer rs.close()
+	a, err := d.anonymiser(ctx, rs.rows.Header(), fields)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	rows := anonymise.Wrap(rs.rows, a)
+	sha, n, err := d.writeBlob(ctx, rows.Header(), nextOf(rows))
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	reports := a.Reports()
+	list := make([]any, len(reports))
+	for i, r := range reports {
+		list[i] = toMap(r)
+	}
+	res := workflows.ActivityResult{Variables: map[string]any{"normalized": sha, "anonymisation": list},
+		Message: fmt.Sprintf("%d rows, %d fields anonymised", n, len(reports))}
+	return d.remember(ctx, store.DataRun{Key: key, Activity: ActAnonymise, InstanceID: in.InstanceID, NodeID: in.NodeID,
+		DatasetID: ds.ID, InputSHA: src, OutputSHA: sha}, res)
+}
+
+// Notify records a notification (params to and template) and logs it;
+// delivery (e-mail) is a separate piece. Idempotent per scheduled
+// activity: a retry does not notify twice, a new firing does.
+func (d *Data) Notify(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+	to, tmpl := in.Params["to"], in.Params["template"]
+	if to == "" || tmpl == "" {
+		return workflows.ActivityResult{}, badInput("civicflow.notify needs the params to and template")
+	}
+	id := ""
+	if activity.IsActivity(ctx) {
+		id = activity.GetInfo(ctx).ActivityID
+	}
+	key := runKey(in, "notify", id)
+	payload, _ := store.ToJSONText(map[string]any{"flow": in.Flow, "department": in.Department,
+		"dataset": stringVar(in, "dataset"), "variables": smallVars(in.Variables)})
+	n := &store.Notification{Key: &key, Recipient: to, Template: tmpl, InstanceID: in.InstanceID, NodeID: in.NodeID, Payload: payload}
+	created, err := d.Store.RecordNotification(ctx, n)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	if created {
+		d.log().Info("notification recorded", "to", to, "template", tmpl, "instance", in.InstanceID, "node", in.NodeID, "id", n.ID)
+	}
+	return workflows.ActivityResult{Variables: map[string]any{"notification": n.ID},
+		Message: fmt.Sprintf("notification %s recorded for %s", tmpl, to)}, nil
+}
+
+// smallVars keeps the scalar variables (no reports or summaries).
+func smallVars(vars map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range vars {
+		switch v.(type) {
+		case string, float64, bool, int, int64:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// HTTP POSTs the instance variables as JSON to param url (http or https
+// only; param timeout, default 10s). A 2xx answer's JSON object becomes
+// the variable response; 4xx is an incident, 5xx and network errors retry.
+func (d *Data) HTTP(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+	u, err := url.Parse(in.Params["url"])
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return workflows.ActivityResult{}, badInput("param url must be an absolute http(s) URL, not %q", in.Params["url"])
+	}
+	timeout := 10 * time.Second
+	if t := in.Params["timeout"]; t != "" {
+		if timeout, err = time.ParseDuration(t); err != nil || timeout <= 0 || timeout > 5*time.Minute {
+			return workflows.ActivityResult{}, badInput("param timeout %q: a duration up to 5m (e.g. 30s)", t)
+		}
+	}
+	body, err := json.Marshal(map[string]any{"instance": in.InstanceID, "flow": in.Flow, "node": in.NodeID, "variables": in.Variables})
+	if err != nil {
+		return workflows.ActivityResult{}, badInput("variables cannot be encoded: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return workflows.ActivityResult{}, badInput("%v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", runKey(in))
+	client := d.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return workflows.ActivityResult{}, fmt.Errorf("POST %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return workflows.ActivityResult{}, fmt.Errorf("POST %s: HTTP %s", u.Redacted(), resp.Status)
+	case resp.StatusCode >= 300:
+		return workflows.ActivityResult{}, badInput("POST %s: HTTP %s", u.Redacted(), resp.Status)
+	}
+	vars := map[string]any{"httpStatus": resp.StatusCode}
+	var obj map[string]any
+	if json.Unmarshal(data, &obj) == nil {
+		vars["response"] = obj
+	}
+	return workflows.ActivityResult{Variables: vars, Message: fmt.Sprintf("POST %s: %s", u.Host, resp.Status)}, nil
+}
