@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/civicflow/civicflow/internal/app"
 	"github.com/civicflow/civicflow/internal/config"
@@ -195,6 +198,7 @@ func TestPublicationFlowOverHTTP(t *testing.T) {
 		require.Equal(t, 200, dgs.json(http.MethodPost, "/api/v1/tasks/"+approval.ID+"/complete", decide("approve"), nil))
 		inst := agent.waitStatus(id, "completed")
 		require.Equal(t, "publication", inst["flow"])
+		recordHistory(t, e, id, "publication-happy")
 
 		var ds map[string]any
 		require.Equal(t, 200, agent.json(http.MethodGet, "/api/v1/datasets/"+dataset, nil, &ds))
@@ -214,6 +218,7 @@ func TestPublicationFlowOverHTTP(t *testing.T) {
 		approval := dgs.waitTask(id, "approval")
 		require.Equal(t, 200, dgs.json(http.MethodPost, "/api/v1/tasks/"+approval.ID+"/complete", decide("reject"), nil))
 		agent.waitStatus(id, "completed")
+		recordHistory(t, e, id, "publication-changes-reject")
 	})
 
 	t.Run("four eyes: the submitter cannot approve", func(t *testing.T) {
@@ -319,4 +324,28 @@ func TestDeployAndEscalation(t *testing.T) {
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+check.ID+"/claim", nil, nil))
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+check.ID+"/complete", map[string]any{"data": map[string]any{}}, nil))
 	steward.waitStatus(id, "completed")
+}
+
+// recordHistory writes the instance's event history to
+// workflows/testdata/replay/NAME.json when CIVICFLOW_RECORD_HISTORY=1, so
+// that replay tests check each released interpreter against real runs.
+func recordHistory(t *testing.T, e *env, id, name string) {
+	t.Helper()
+	if os.Getenv("CIVICFLOW_RECORD_HISTORY") != "1" {
+		return
+	}
+	ctx := context.Background()
+	it := e.app.Temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	require.NoError(t, err)
+	dir := filepath.Join("..", "..", "workflows", "testdata", "replay")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
+	t.Logf("recorded %d events into %s", len(h.Events), name)
 }
