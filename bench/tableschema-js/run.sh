@@ -116,7 +116,7 @@ for run in $(seq 1 "$RUNS"); do
 	go_cpu_us=$(awk '{for (i=1;i<NF;i++) if ($(i+1)=="cpu-µs/row") print $i}' <<<"$go_line")
 	[ -n "$go_rps" ] || { echo "no rows/s in: $go_line" >&2; exit 1; }
 	printf '%s\t%s\n' "$go_rps" "${go_cpu_us:-NaN}" >>"$tmp/go.tsv"
-	log "run $run: JS $js_rps rows/s, Go $go_rps rows/s, ratio $(awk -v g="$go_rps" -v j="$js_rps" 'BEGIN{printf "%.1f", g/j}')×"
+	log "run $run: JS $js_rps rows/s ($js_cpu_us cpu-µs/row), Go $go_rps rows/s (${go_cpu_us:-NaN} cpu-µs/row), ratio $(awk -v g="$go_rps" -v j="$js_rps" 'BEGIN{printf "%.1f", g/j}')×"
 done
 
 # 4. Summary.

@@ -82,7 +82,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer srv.Stop()
-		c, err := client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: "civicflow"})
+		c, err := client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: "civicflow", Logger: quietSDK()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -124,3 +124,13 @@ func roundTrips(b *testing.B, c client.Client) {
 		i++
 	}
 }
+
+func quietSDK() *tlogAdapter { return &tlogAdapter{} }
+
+// tlogAdapter silences the SDK's logger in benchmarks.
+type tlogAdapter struct{}
+
+func (tlogAdapter) Debug(string, ...any) {}
+func (tlogAdapter) Info(string, ...any)  {}
+func (tlogAdapter) Warn(string, ...any)  {}
+func (tlogAdapter) Error(string, ...any) {}

@@ -77,18 +77,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	var err error
+	ports, err := loadPorts(opts)
+	if err != nil {
+		return nil, err
+	}
 	if opts.FrontendPort == 0 {
-		if opts.FrontendPort, err = freePort(opts.IP); err != nil {
-			return nil, err
-		}
+		opts.FrontendPort = ports.Frontend
 	} else if err := portFree(opts.IP, opts.FrontendPort); err != nil {
 		return nil, fmt.Errorf("embedded Temporal cannot listen on %s:%d (port in use? choose another with --temporal-port): %w", opts.IP, opts.FrontendPort, err)
 	}
+	ports.Frontend = opts.FrontendPort
 	if opts.MetricsPort == 0 {
-		if opts.MetricsPort, err = freePort(opts.IP); err != nil {
-			return nil, err
-		}
+		opts.MetricsPort = ports.Metrics
+	}
+	if err := savePorts(opts, ports); err != nil {
+		return nil, err
 	}
 
 	sqlConf := &config.SQL{
@@ -167,26 +170,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		PublicClient: config.PublicClient{HostPort: hostPort},
 		Services:     map[string]config.Service{},
 	}
-	front := service(opts.IP, opts.FrontendPort)
-	if front.RPC.HTTPPort, err = freePort(opts.IP); err != nil {
-		return nil, err
-	}
+	// The same ports at every start: after a crash the ring membership
+	// recorded in temporal.db names this very process, so shards are
+	// owned again at once instead of waiting for stale hosts to expire.
+	front := service(opts.IP, opts.FrontendPort, ports.FrontendMembership)
+	front.RPC.HTTPPort = ports.FrontendHTTP
 	conf.Services[string(primitives.FrontendService)] = front
-	for _, name := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		p, err := freePort(opts.IP)
-		if err != nil {
-			return nil, err
-		}
-		conf.Services[string(name)] = service(opts.IP, p)
-	}
-	for name, svc := range conf.Services {
-		p, err := freePort(opts.IP)
-		if err != nil {
-			return nil, err
-		}
-		svc.RPC.MembershipPort = p
-		conf.Services[name] = svc
-	}
+	conf.Services[string(primitives.HistoryService)] = service(opts.IP, ports.History, ports.HistoryMembership)
+	conf.Services[string(primitives.MatchingService)] = service(opts.IP, ports.Matching, ports.MatchingMembership)
+	conf.Services[string(primitives.WorkerService)] = service(opts.IP, ports.Worker, ports.WorkerMembership)
 
 	dyn := dynamicconfig.StaticClient{
 		// One machine: one partition per task queue keeps matching simple and fast.
@@ -227,8 +219,8 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 // Stop shuts the server down; state stays in the SQLite file.
 func (s *Server) Stop() error { return s.srv.Stop() }
 
-func service(ip string, port int) config.Service {
-	return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: ip}}
+func service(ip string, port, membership int) config.Service {
+	return config.Service{RPC: config.RPC{GRPCPort: port, MembershipPort: membership, BindOnIP: ip}}
 }
 
 func freePort(ip string) (int, error) {

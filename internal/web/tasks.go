@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -213,6 +214,9 @@ func mapUpdateErr(err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return Errorf(http.StatusConflict, "the instance has ended; its tasks are closed")
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "the workflow engine did not answer in time; nothing was changed, try again in a moment", Err: err}
 	}
 	return err
 }
