@@ -22,6 +22,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/temporalserver"
@@ -124,9 +125,35 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 		httpCtx, a.cancel = context.WithCancel(context.Background())
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.Web.Serve(httpCtx, a.listener) }()
+		go a.housekeeping(httpCtx)
 		log.Info("civicflow is ready", "url", "http://"+a.listener.Addr().String())
 	}
 	return a, nil
+}
+
+// housekeeping prunes audit entries past their retention and expired
+// sessions, at start and then every six hours, until ctx ends.
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(6 * time.Hour)
+	defer t.Stop()
+	for {
+		before := time.Now().Add(-a.cfg.AuditRetention)
+		if n, err := audit.NewLogger(a.Store).Prune(ctx, before); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("audit retention: prune failed", "err", err)
+			}
+		} else if n > 0 {
+			a.log.Info("audit retention: pruned old entries", "count", n, "before", before.Format(time.DateOnly))
+		}
+		if _, err := a.Store.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("delete expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Addr is the HTTP listen address (useful with port 0).

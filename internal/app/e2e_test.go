@@ -349,3 +349,36 @@ func recordHistory(t *testing.T, e *env, id, name string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
 	t.Logf("recorded %d events into %s", len(h.Events), name)
 }
+
+// Hostile and broken BPMN gets a 4xx with a reason, fast.
+func TestHostileBPMNOverHTTP(t *testing.T) {
+	e := startApp(t)
+	designer := e.login("designer")
+	deep := strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000)
+	laughs := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol3;</bpmn:definitions>`
+	xxe := `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&x;</bpmn:definitions>`
+	big := bytes.Repeat([]byte("<!-- padding padding padding padding -->"), 50<<20/40)
+	tests := []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"billion laughs", []byte(laughs), 422},
+		{"external entity", []byte(xxe), 422},
+		{"10,000-deep nesting", []byte(deep), 422},
+		{"truncated", []byte(escalationBPMN[:len(escalationBPMN)/2]), 422},
+		{"not XML", []byte("PK\x03\x04 this is a zip"), 422},
+		{"empty", nil, 400},
+		{"50 MB", big, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var prob map[string]any
+			start := time.Now()
+			st := e.do(designer.token, http.MethodPost, "/api/v1/flows", "application/xml", bytes.NewReader(tt.body), &prob)
+			require.Equal(t, tt.want, st, "%v", prob)
+			require.NotEmpty(t, prob["detail"])
+			require.Less(t, time.Since(start), 2*time.Second)
+		})
+	}
+}

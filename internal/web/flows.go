@@ -39,6 +39,9 @@ func DeployFlow(c context.Context, st *store.Store, xml []byte, by string) (stor
 }
 
 func (s *Server) deployFlow(c echo.Context) error {
+	if c.Request().ContentLength > designer.MaxXMLSize {
+		return Errorf(http.StatusRequestEntityTooLarge, "the BPMN file is too large (%d bytes; at most %d)", c.Request().ContentLength, designer.MaxXMLSize)
+	}
 	xml, err := designer.ReadLimited(c.Request().Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
