@@ -42,6 +42,7 @@ type App struct {
 	log      *slog.Logger
 	Store    *store.Store
 	tserver  *temporalserver.Server
+	tui      *temporalserver.UI // Temporal Web UI (--temporal-ui)
 	Temporal client.Client
 	worker   sdkworker.Worker
 	Web      *web.Server
@@ -97,6 +98,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 		}
 		hostPort = a.tserver.HostPort()
 		log.Info("embedded Temporal server started", "address", hostPort, "namespace", cfg.Namespace, "db", cfg.TemporalDBPath(), "took", time.Since(start).Round(time.Millisecond))
+		if cfg.TemporalUI != "" {
+			if a.tui, err = temporalserver.StartUI(ctx, cfg.TemporalUI, hostPort, cfg.Namespace, log); err != nil {
+				return nil, err
+			}
+			log.Info("Temporal Web UI started", "url", a.tui.URL())
+		}
+	} else if cfg.TemporalUI != "" {
+		log.Warn("--temporal-ui is ignored: the Web UI is served only for the embedded Temporal server", "temporal", cfg.Temporal)
 	}
 	if a.Temporal, err = dial(ctx, cfg, hostPort, log, a.reg); err != nil {
 		return nil, err
@@ -192,6 +201,11 @@ func (a *App) Stop() {
 	}
 	if a.Temporal != nil {
 		a.Temporal.Close()
+	}
+	if a.tui != nil {
+		if err := a.tui.Stop(); err != nil {
+			a.log.Warn("stop Temporal Web UI", "err", err)
+		}
 	}
 	if a.tserver != nil {
 		if err := a.tserver.Stop(); err != nil {

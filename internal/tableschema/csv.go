@@ -84,7 +84,7 @@ type CSVReader struct {
 	fallbacks int64 // cells decoded as Windows-1252 because they were not UTF-8
 
 	recBuf  []byte
-	ends    []int
+	cells   []cellSpan
 	lineBuf []byte
 	err     error
 }
@@ -350,67 +350,97 @@ func (c *CSVReader) tooLarge(start int) error {
 		"L'enregistrement commençant à la ligne %d dépasse la taille maximale de %d octets (guillemet non fermé ?)", start, c.maxBytes)}
 }
 
-// readRecord parses the next record (Python csv semantics: a quote opens a
-// quoted field only at its start; "" is a quote; text after a closing quote is
-// kept). Blank lines are skipped.
+// cellSpan is where one cell lies in a record arena: a[start:end], followed
+// by a 0 byte (NUL bytes are refused in records, so the separator is unambiguous).
+type cellSpan struct{ start, end int32 }
+
+// readRecord parses the next record into the reader's own buffers and
+// returns it as strings (one allocation for the text, one for the slice).
 func (c *CSVReader) readRecord() ([]string, int, error) {
+	var line int
+	var err error
+	c.recBuf, c.cells, line, err = c.appendRecord(c.recBuf[:0], c.cells[:0])
+	if err != nil {
+		return nil, line, err
+	}
+	s := string(c.recBuf)
+	rec := make([]string, len(c.cells))
+	for i, sp := range c.cells {
+		rec[i] = s[sp.start:sp.end]
+	}
+	return rec, line, nil
+}
+
+// appendRecord parses the next record (Python csv semantics: a quote opens a
+// quoted field only at its start; "" is a quote; text after a closing quote is
+// kept), appending each cell to a followed by a 0 byte, and its span to cells.
+// Blank lines are skipped. Cells that are not valid UTF-8 in a UTF-8 file are
+// decoded as Windows-1252. On error, a and cells are returned unchanged
+// (truncated to their length on entry).
+func (c *CSVReader) appendRecord(a []byte, cells []cellSpan) ([]byte, []cellSpan, int, error) {
 	var line []byte
 	var err error
+	base, c0 := len(a), len(cells)
 	for {
 		line, _, err = c.readLine(c.maxBytes)
 		if err == ErrRecordTooLarge {
-			return nil, c.line + 1, c.tooLarge(c.line + 1)
+			return a, cells, c.line + 1, c.tooLarge(c.line + 1)
 		}
 		if err != nil {
-			return nil, 0, err
+			return a, cells, 0, err
 		}
 		if len(line) > 0 {
 			break
 		}
 	}
 	start := c.line
+	fail := func(err error) ([]byte, []cellSpan, int, error) { return a[:base], cells[:c0], start, err }
 	if bytes.IndexByte(line, 0) >= 0 {
-		return nil, start, &ParseError{Line: start, Err: ErrNotText, Message: fmt.Sprintf("La ligne %d contient un octet nul : le fichier n'est pas un fichier texte", start)}
+		return fail(&ParseError{Line: start, Err: ErrNotText, Message: fmt.Sprintf("La ligne %d contient un octet nul : le fichier n'est pas un fichier texte", start)})
 	}
-	c.recBuf = c.recBuf[:0]
-	c.ends = c.ends[:0]
 	d := c.delim
 	pos := 0
+	// size is the number of cell bytes so far (separators excluded).
+	size := func() int { return len(a) - base - (len(cells) - c0) }
+	endCell := func(from int) {
+		cells = append(cells, cellSpan{int32(from), int32(len(a))})
+		a = append(a, 0)
+	}
 	for {
-		if len(c.ends) >= c.maxCols {
-			return nil, start, &ParseError{Line: start, Err: ErrTooManyColumns, Message: fmt.Sprintf(
-				"La ligne %d compte plus de %d colonnes, le maximum accepté", start, c.maxCols)}
+		if len(cells)-c0 >= c.maxCols {
+			return fail(&ParseError{Line: start, Err: ErrTooManyColumns, Message: fmt.Sprintf(
+				"La ligne %d compte plus de %d colonnes, le maximum accepté", start, c.maxCols)})
 		}
+		from := len(a)
 		if pos < len(line) && line[pos] == '"' {
 			// Quoted field, possibly over several lines.
 			pos++
 			for {
 				i := bytes.IndexByte(line[pos:], '"')
 				if i < 0 {
-					c.recBuf = append(c.recBuf, line[pos:]...)
-					if len(c.recBuf) > c.maxBytes {
-						return nil, start, c.tooLarge(start)
+					a = append(a, line[pos:]...)
+					if size() > c.maxBytes {
+						return fail(c.tooLarge(start))
 					}
-					next, hadNL, err := c.readLine(c.maxBytes - len(c.recBuf))
+					next, _, err := c.readLine(c.maxBytes - size())
 					if err == io.EOF {
-						return nil, start, &ParseError{Line: start, Err: ErrUnclosedQuote, Message: fmt.Sprintf(
-							"Guillemet non fermé : le champ n°%d commencé à la ligne %d se poursuit jusqu'à la fin du fichier", len(c.ends)+1, start)}
+						return fail(&ParseError{Line: start, Err: ErrUnclosedQuote, Message: fmt.Sprintf(
+							"Guillemet non fermé : le champ n°%d commencé à la ligne %d se poursuit jusqu'à la fin du fichier", len(cells)-c0+1, start)})
 					}
 					if err == ErrRecordTooLarge {
-						return nil, start, c.tooLarge(start)
+						return fail(c.tooLarge(start))
 					}
 					if err != nil {
-						return nil, start, err
+						return fail(err)
 					}
-					_ = hadNL
-					c.recBuf = append(c.recBuf, '\n')
+					a = append(a, '\n')
 					line, pos = next, 0
 					continue
 				}
-				c.recBuf = append(c.recBuf, line[pos:pos+i]...)
+				a = append(a, line[pos:pos+i]...)
 				pos += i + 1
 				if pos < len(line) && line[pos] == '"' {
-					c.recBuf = append(c.recBuf, '"')
+					a = append(a, '"')
 					pos++
 					continue
 				}
@@ -419,51 +449,84 @@ func (c *CSVReader) readRecord() ([]string, int, error) {
 			// Text after the closing quote belongs to the field.
 			j := bytes.IndexByte(line[pos:], d)
 			if j < 0 {
-				c.recBuf = append(c.recBuf, line[pos:]...)
-				c.ends = append(c.ends, len(c.recBuf))
+				a = append(a, line[pos:]...)
+				endCell(from)
 				break
 			}
-			c.recBuf = append(c.recBuf, line[pos:pos+j]...)
-			c.ends = append(c.ends, len(c.recBuf))
+			a = append(a, line[pos:pos+j]...)
+			endCell(from)
 			pos += j + 1
 			continue
 		}
 		j := bytes.IndexByte(line[pos:], d)
 		if j < 0 {
-			c.recBuf = append(c.recBuf, line[pos:]...)
-			c.ends = append(c.ends, len(c.recBuf))
+			a = append(a, line[pos:]...)
+			endCell(from)
 			break
 		}
-		c.recBuf = append(c.recBuf, line[pos:pos+j]...)
-		c.ends = append(c.ends, len(c.recBuf))
+		a = append(a, line[pos:pos+j]...)
+		endCell(from)
 		pos += j + 1
-		if len(c.recBuf) > c.maxBytes {
-			return nil, start, c.tooLarge(start)
+		if size() > c.maxBytes {
+			return fail(c.tooLarge(start))
 		}
 	}
-	if len(c.recBuf) > c.maxBytes {
-		return nil, start, c.tooLarge(start)
+	if size() > c.maxBytes {
+		return fail(c.tooLarge(start))
 	}
-	return c.buildRecord(), start, nil
+	if c.utf8 && !validUTF8(a[base:]) {
+		a = c.decodeFallbacks(a, base, cells[c0:])
+	}
+	return a, cells, start, nil
 }
 
-func (c *CSVReader) buildRecord() []string {
-	s := string(c.recBuf)
-	rec := make([]string, len(c.ends))
-	prev := 0
-	for i, e := range c.ends {
-		rec[i] = s[prev:e]
-		prev = e
-	}
-	if c.utf8 && !utf8.ValidString(s) {
-		for i, f := range rec {
-			if !utf8.ValidString(f) {
-				rec[i] = decodeFallback(f)
-				c.fallbacks++
-			}
+// decodeFallbacks rewrites the record at a[base:], whose cells are spans,
+// decoding the cells that are not valid UTF-8 as Windows-1252.
+func (c *CSVReader) decodeFallbacks(a []byte, base int, spans []cellSpan) []byte {
+	c.lineBuf = append(c.lineBuf[:0], a[base:]...)
+	old := c.lineBuf
+	a = a[:base]
+	for k, sp := range spans {
+		cell := old[int(sp.start)-base : int(sp.end)-base]
+		from := len(a)
+		if utf8.Valid(cell) {
+			a = append(a, cell...)
+		} else {
+			a = append(a, decodeFallback(string(cell))...)
+			c.fallbacks++
 		}
+		spans[k] = cellSpan{int32(from), int32(len(a))}
+		a = append(a, 0)
 	}
-	return rec
+	return a
+}
+
+// validUTF8 is utf8.Valid, faster on mostly-ASCII text with a few accents:
+// it goes back to 8-byte ASCII steps after each multi-byte rune.
+func validUTF8(p []byte) bool {
+	for len(p) > 0 {
+		for len(p) >= 8 {
+			first32 := uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
+			second32 := uint32(p[4]) | uint32(p[5])<<8 | uint32(p[6])<<16 | uint32(p[7])<<24
+			if (first32|second32)&0x80808080 != 0 {
+				break
+			}
+			p = p[8:]
+		}
+		if len(p) == 0 {
+			return true
+		}
+		if p[0] < utf8.RuneSelf {
+			p = p[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(p)
+		if r == utf8.RuneError && size == 1 {
+			return false
+		}
+		p = p[size:]
+	}
+	return true
 }
 
 // decodeFallback decodes the invalid UTF-8 bytes of s as Windows-1252.
