@@ -382,3 +382,47 @@ func TestHostileBPMNOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// A business error in a service task puts the instance into "incident";
+// an operator resolves it (skip) and the flow goes on.
+func TestIncidentResolvedByOperator(t *testing.T) {
+	e := startApp(t)
+	designer, steward := e.login("designer"), e.login("steward.voirie")
+	flow := strings.NewReplacer(`id="escalation" name="Escalade"`, `id="incident" name="Incident"`,
+		`<bpmn:extensionElements><civicflow:param name="to" value="steward"/><civicflow:param name="template" value="task-overdue"/></bpmn:extensionElements>`, "",
+		`<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>`, `<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="remind"/><bpmn:sequenceFlow id="f5" sourceRef="remind" targetRef="check"/>`,
+		`<bpmn:sequenceFlow id="f4" sourceRef="remind" targetRef="reminded"/>`, ``,
+		`<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>`, `<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>`,
+		`<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>`, `<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>`,
+	).Replace(escalationBPMN)
+	// Keep it simple: no boundary in this flow.
+	flow = strings.NewReplacer(`<bpmn:boundaryEvent id="late" attachedToRef="check" cancelActivity="false">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>`, "", `<bpmn:endEvent id="reminded"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>`, "",
+		`<bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="remind"/>`, "").Replace(flow)
+	var dep map[string]any
+	require.Equal(t, 201, e.do(designer.token, http.MethodPost, "/api/v1/flows", "application/xml", strings.NewReader(flow), &dep), "%v\n%s", dep, flow)
+
+	var started map[string]any
+	require.Equal(t, 201, steward.json(http.MethodPost, "/api/v1/instances", map[string]any{"flow": "incident", "department": "voirie"}, &started))
+	id := fmt.Sprint(started["id"])
+	inst := steward.waitStatus(id, "incident")
+	require.Contains(t, fmt.Sprint(inst["message"]), "civicflow.notify")
+	var list struct{ Instances []map[string]any }
+	require.Equal(t, 200, steward.json(http.MethodGet, "/api/v1/instances?status=incident", nil, &list))
+	require.NotEmpty(t, list.Instances)
+	require.Equal(t, 422, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "ignore"}, nil))
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "skip"}, nil))
+	check := steward.waitTask(id, "check")
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+check.ID+"/complete", map[string]any{"data": map[string]any{}}, nil))
+	steward.waitStatus(id, "completed")
+
+	// Cancelling a running instance closes its open tasks.
+	require.Equal(t, 201, steward.json(http.MethodPost, "/api/v1/instances", map[string]any{"flow": "incident", "department": "voirie"}, &started))
+	id2 := fmt.Sprint(started["id"])
+	steward.waitStatus(id2, "incident")
+	require.Equal(t, 202, steward.json(http.MethodPost, "/api/v1/instances/"+id2+"/cancel", nil, nil))
+	steward.waitStatus(id2, "cancelled")
+	require.Equal(t, 409, steward.json(http.MethodPost, "/api/v1/instances/"+id2+"/cancel", nil, nil))
+}
