@@ -64,6 +64,14 @@ func (e *Engine) AssignTask(ctx context.Context, a workflows.TaskAssign) error {
 // UpdateInstance records an instance status change.
 func (e *Engine) UpdateInstance(ctx context.Context, u workflows.InstanceUpdate) error {
 	err := e.Store.UpdateInstance(ctx, u.InstanceID, u.Status, u.Current, u.Message, u.At)
+	if errors.Is(err, store.ErrNotFound) && u.Flow != "" && u.Department != "" {
+		// Started by a schedule (timer start event): record it now.
+		err = e.Store.CreateInstance(ctx, store.Instance{ID: u.InstanceID, FlowKey: u.Flow, Version: u.Version,
+			Department: u.Department, Status: u.Status, StartedBy: "schedule"}, nil)
+		if errors.Is(err, store.ErrConflict) {
+			err = e.Store.UpdateInstance(ctx, u.InstanceID, u.Status, u.Current, u.Message, u.At)
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// An instance started outside the HTTP API (tests, tctl): nothing to update.
 		if e.Log != nil {

@@ -75,6 +75,11 @@ type interp struct {
 // Interpreter runs one instance of a compiled flow.
 func Interpreter(ctx workflow.Context, in Input) (Output, error) {
 	ctx = workflow.WithActivityOptions(ctx, BookkeepingOptions)
+	if in.InstanceID == "" {
+		// Started by a schedule (timer start event): the workflow id,
+		// unique per firing, is the instance id.
+		in.InstanceID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	}
 	it := &interp{ctx: ctx, in: in, idx: in.Graph.Index(), progs: map[string]*vm.Program{},
 		cancels: map[int]workflow.CancelFunc{}, bcancels: map[string]workflow.CancelFunc{},
 		opened: map[string]bool{}, wake: workflow.NewBufferedChannel(ctx, 1)}

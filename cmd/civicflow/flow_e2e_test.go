@@ -108,7 +108,8 @@ func TestKill9InTheMiddleOfThePublicationFlow(t *testing.T) {
 	p2 := start(t, args...)
 	waitHealth(t, p2, addr, 200, 60*time.Second)
 	// Sessions live in the database: the same tokens still work.
-	require.Equal(t, 200, steward.post("/api/v1/tasks/"+review+"/complete", map[string]any{"data": map[string]any{"decision": "approve"}}, nil))
+	var prob map[string]any
+	require.Equal(t, 200, steward.post("/api/v1/tasks/"+review+"/complete", map[string]any{"data": map[string]any{"decision": "approve"}}, &prob), "%v", prob)
 	dgs := loginAs(t, base, "dgs")
 	approval := dgs.waitTask(started.ID, "approval")
 	require.Equal(t, 200, dgs.post("/api/v1/tasks/"+approval+"/complete", map[string]any{"data": map[string]any{"decision": "approve"}}, nil))

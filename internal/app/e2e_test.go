@@ -426,3 +426,46 @@ func TestIncidentResolvedByOperator(t *testing.T) {
 	steward.waitStatus(id2, "cancelled")
 	require.Equal(t, 409, steward.json(http.MethodPost, "/api/v1/instances/"+id2+"/cancel", nil, nil))
 }
+
+const timerStartBPMN = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:civicflow="https://civicflow.fr/schema/bpmn/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="nightly" name="Collecte quotidienne" isExecutable="true">
+    <bpmn:startEvent id="every"><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeCycle>R2/PT2S</bpmn:timeCycle></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:userTask id="look" name="Regarder" civicflow:role="steward"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="every" targetRef="look"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="done"/>
+  </bpmn:process>
+</bpmn:definitions>`
+
+// A timer start event becomes a Temporal schedule: its instances appear in
+// the department's inbox without anyone starting them.
+func TestTimerStartSchedule(t *testing.T) {
+	e := startApp(t)
+	designer, steward := e.login("designer"), e.login("steward.voirie")
+	var prob map[string]any
+	require.Equal(t, 422, e.do(designer.token, http.MethodPost, "/api/v1/flows", "application/xml", strings.NewReader(timerStartBPMN), &prob))
+	require.Contains(t, fmt.Sprint(prob["detail"]), "department")
+	var dep map[string]any
+	require.Equal(t, 201, e.do(designer.token, http.MethodPost, "/api/v1/flows?department=voirie", "application/xml", strings.NewReader(timerStartBPMN), &dep), "%v", dep)
+	require.NotEmpty(t, dep["schedules"])
+
+	deadline := time.Now().Add(45 * time.Second)
+	var list struct{ Instances []map[string]any }
+	for time.Now().Before(deadline) {
+		list.Instances = nil
+		require.Equal(t, 200, steward.json(http.MethodGet, "/api/v1/instances?flow=nightly", nil, &list))
+		if len(list.Instances) >= 1 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	require.NotEmpty(t, list.Instances, "the schedule started an instance")
+	id := fmt.Sprint(list.Instances[0]["id"])
+	require.Equal(t, "voirie", list.Instances[0]["department"])
+	task := steward.waitTask(id, "look")
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+task.ID+"/complete", map[string]any{"data": map[string]any{}}, nil))
+	steward.waitStatus(id, "completed")
+}

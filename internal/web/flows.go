@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -54,9 +56,27 @@ func (s *Server) deployFlow(c echo.Context) error {
 		return Errorf(http.StatusBadRequest, "the request body is empty: send the BPMN XML")
 	}
 	p := auth.PrincipalFrom(c)
-	v, created, err := DeployFlow(c.Request().Context(), s.store, xml, p.Name())
+	ctx := c.Request().Context()
+	dept := c.QueryParam("department")
+	if dept != "" {
+		if _, err := s.store.Department(ctx, dept); err != nil {
+			return Errorf(http.StatusUnprocessableEntity, "department %q does not exist", dept)
+		}
+	}
+	if g, problems, err := designer.Compile(xml, designer.Options{}); err == nil && len(problems) == 0 && len(g.TimerStarts) > 0 && dept == "" {
+		return Errorf(http.StatusUnprocessableEntity, "flow %q starts on a timer (%s): add ?department=… to say which department its scheduled instances belong to", g.ID, strings.Join(g.TimerStarts, ", "))
+	}
+	v, created, err := DeployFlow(ctx, s.store, xml, p.Name())
 	if err != nil {
 		return err
+	}
+	var schedules []string
+	var g designer.Graph
+	if err := json.Unmarshal([]byte(v.Graph), &g); err == nil && len(g.TimerStarts) > 0 {
+		g.Key, g.Version = v.FlowKey, v.Version
+		if schedules, err = SyncSchedules(ctx, s.temporal, s.cfg.WorkerTaskQueue, &g, dept); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Msg: fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", v.FlowKey, v.Version), Err: err}
+		}
 	}
 	s.audit(c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version),
 		Detail: audit.Detail(map[string]any{"checksum": v.Checksum, "new": created})})
@@ -64,7 +84,11 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if !created {
 		status = http.StatusOK
 	}
-	return c.JSON(status, map[string]any{"key": v.FlowKey, "version": v.Version, "checksum": v.Checksum, "created": created})
+	out := map[string]any{"key": v.FlowKey, "version": v.Version, "checksum": v.Checksum, "created": created}
+	if len(schedules) > 0 {
+		out["schedules"] = schedules
+	}
+	return c.JSON(status, out)
 }
 
 func (s *Server) listFlows(c echo.Context) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"strings"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/audit"
@@ -260,10 +262,28 @@ func (s *Server) resolveIncident(c echo.Context) error {
 }
 
 // update sends a workflow update and waits for its result, so that the
-// caller gets the validator's verdict synchronously.
+// caller gets the validator's verdict synchronously. A task that the
+// workflow is still opening (its inbox row written, the workflow not yet
+// told) is retried for a few seconds: that happens right after a restart.
 func (s *Server) update(ctx context.Context, workflowID, name string, arg any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	for attempt := 0; ; attempt++ {
+		out, err := s.updateOnce(ctx, workflowID, name, arg)
+		var appErr *temporal.ApplicationError
+		if err != nil && attempt < 40 && errors.As(err, &appErr) && appErr.Type() == workflows.ErrTaskNotFound && strings.Contains(appErr.Message(), "being opened") {
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(250 * time.Millisecond):
+				continue
+			}
+		}
+		return out, err
+	}
+}
+
+func (s *Server) updateOnce(ctx context.Context, workflowID, name string, arg any) (any, error) {
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateName:   name,
