@@ -165,6 +165,11 @@ func compactID(s string) string {
 
 // siretProblem validates a SIRET as python-stdnum does; "" when valid.
 func siretProblem(s string) string {
+	if len(s) == 14 && digitsPrefix(s) == 14 && s[:9] != "356000000" {
+		if luhnValid(s) && luhnValid(s[:9]) {
+			return "" // the common case, without compacting
+		}
+	}
 	s = compactID(s)
 	if digitsPrefix(s) != len(s) {
 		return "il ne doit contenir que des chiffres"

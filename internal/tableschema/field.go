@@ -479,7 +479,8 @@ func (b *baseField) check(v any, cell string, self any) *ConstraintViolation {
 // checkCommon verifies length, pattern and enum.
 func (b *baseField) checkCommon(v any, cell string, self any) *ConstraintViolation {
 	c := &b.desc.Constraints
-	if c.MinLength != nil || c.MaxLength != nil {
+	if (c.MinLength != nil || c.MaxLength != nil) && !(v == nil && c.MinLength == nil && len(cell) <= *c.MaxLength) {
+		// (a text cell has at most as many characters as bytes)
 		n := valueLength(v, cell)
 		if c.MinLength != nil && n < *c.MinLength {
 			return &ConstraintViolation{"minLength", fmt.Sprintf("La valeur « %s » fait %d caractère(s), moins que le minimum autorisé (%d)", short(cell), n, *c.MinLength)}

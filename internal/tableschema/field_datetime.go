@@ -90,6 +90,9 @@ func (f *DateField) compare(a, b any) int { return compareTime(a, b) }
 
 // checkText implements textChecker.
 func (f *DateField) checkText(cell string) (*ConstraintViolation, error) {
+	if f.mode == "default" && f.enum == nil && !f.hasBounds() && validISODate(cell) {
+		return f.checkCommon(nil, cell, f), nil
+	}
 	var t time.Time
 	ok := false
 	if f.mode == "default" {
@@ -210,6 +213,23 @@ func (f *DateTimeField) SQLType() string { return "TIMESTAMP" }
 
 // parseISODate parses YYYY-MM-DD, accepting like Python's strptime("%Y-%m-%d")
 // one-digit months and days.
+// validISODate reports whether s is a valid YYYY-MM-DD date (the fast form
+// of parseISODate), without building a time.Time.
+func validISODate(s string) bool {
+	if !(len(s) == 10 && s[4] == '-' && s[7] == '-' && digitsPrefix(s[:4]) == 4 && digitsPrefix(s[5:7]) == 2 && digitsPrefix(s[8:]) == 2) {
+		return false
+	}
+	y, m, d := atoiDigits(s[:4]), atoiDigits(s[5:7]), atoiDigits(s[8:])
+	if m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
+}
+
 func parseISODate(s string) (time.Time, bool) {
 	if len(s) == 10 && s[4] == '-' && s[7] == '-' && digitsPrefix(s[:4]) == 4 && digitsPrefix(s[5:7]) == 2 && digitsPrefix(s[8:]) == 2 {
 		p := ptimeParts{year: atoiDigits(s[:4]), month: atoiDigits(s[5:7]), day: atoiDigits(s[8:])}

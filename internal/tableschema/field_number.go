@@ -99,6 +99,13 @@ func (f *NumberField) checkText(cell string) (*ConstraintViolation, error) {
 	if f.groupChar != "" || f.decimalChar != "." || !f.bareNumber {
 		s = f.normalize(cell)
 	}
+	if f.enum == nil && !f.hasBounds() {
+		// Only the syntax matters: no need for the value.
+		if !decimalSyntax(s) {
+			return nil, fmt.Errorf("La valeur « %s » n'est pas un nombre décimal valide%s", short(cell), f.hint(cell))
+		}
+		return f.checkCommon(nil, cell, f), nil
+	}
 	x, ok := parseDecimal(s)
 	if !ok {
 		return nil, fmt.Errorf("La valeur « %s » n'est pas un nombre décimal valide%s", short(cell), f.hint(cell))
@@ -138,9 +145,60 @@ func (f *NumberField) CheckValue(v any, cell string) *ConstraintViolation { retu
 // SQLType implements Field.
 func (f *NumberField) SQLType() string { return "NUMERIC" }
 
+// decimalSyntax reports whether parseDecimal accepts s, without computing the value.
+func decimalSyntax(s string) bool {
+	if _, _, ok := simpleDecimal(s); ok {
+		return true
+	}
+	_, ok := parseDecimal(s)
+	return ok
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// simpleDecimal reads the common form [-+]digits[.digits] with at most 15
+// digits as mantissa and fraction digits: the value is then exactly
+// mantissa / 10^frac, correctly rounded like strconv.ParseFloat.
+func simpleDecimal(s string) (float64, int, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		i++
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, 0, false
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, frac, true
+}
+
 // parseDecimal parses the syntax Python's Decimal accepts (digits, one dot,
 // exponent, NaN, Infinity), without Go's hexadecimal or underscore forms.
 func parseDecimal(s string) (float64, bool) {
+	if v, _, ok := simpleDecimal(s); ok {
+		return v, true
+	}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, false

@@ -3,6 +3,7 @@ package tableschema
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -102,7 +103,7 @@ func (c *collector) addError(is Issue) {
 		c.r.Truncated = true
 		return
 	}
-	is.Value = clip(is.Value)
+	is.Value, is.Message = strings.Clone(clip(is.Value)), strings.Clone(is.Message) // may point into a recycled batch
 	c.r.Errors = append(c.r.Errors, is)
 }
 
@@ -112,7 +113,7 @@ func (c *collector) addWarning(is Issue) {
 		c.r.Truncated = true
 		return
 	}
-	is.Value = clip(is.Value)
+	is.Value, is.Message = strings.Clone(clip(is.Value)), strings.Clone(is.Message)
 	c.r.Warnings = append(c.r.Warnings, is)
 }
 

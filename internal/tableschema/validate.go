@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Options tune Validate. Zero values mean defaults.
@@ -138,17 +139,73 @@ type rowResult struct {
 	fkValue []string
 }
 
+// reset clears r for a new row, keeping its slices' memory.
+func (r *rowResult) reset() {
+	*r = rowResult{issues: r.issues[:0], unique: r.unique[:0], uks: r.uks[:0], fkFrom: r.fkFrom[:0], fkTo: r.fkTo[:0]}
+}
+
 type keyHash struct {
 	h     uint64
 	ok    bool
 	value string
 }
 
+// batch is a run of consecutive records: their cells lie in one byte arena
+// (each cell followed by a 0 byte), so reading them costs no allocation per
+// cell or per row. Batches are recycled once the collector is done with them:
+// strings that point into the arena (cells) must not outlive the batch, so
+// whatever is kept (report issues, foreign key values) is copied.
 type batch struct {
-	recs  [][]string
-	lines []int
+	arena []byte
+	cells []cellSpan
+	rows  []rowSpan
 	res   []rowResult
 	done  chan struct{}
+}
+
+// rowSpan is one record of a batch: cells[c0:c0+n], physical line.
+type rowSpan struct {
+	c0, n int32
+	line  int
+}
+
+const (
+	batchRows  = 2048    // records per batch at most
+	batchBytes = 1 << 20 // a batch is cut once its arena reaches this size
+)
+
+func (b *batch) full() bool { return len(b.rows) >= batchRows || len(b.arena) >= batchBytes }
+
+func (b *batch) reset() {
+	b.arena, b.cells, b.rows = b.arena[:0], b.cells[:0], b.rows[:0]
+	b.done = make(chan struct{})
+}
+
+// add appends a record read as strings (generic Rows).
+func (b *batch) add(rec []string, line int) {
+	c0 := len(b.cells)
+	for _, f := range rec {
+		from := len(b.arena)
+		b.arena = append(b.arena, f...)
+		b.cells = append(b.cells, cellSpan{int32(from), int32(len(b.arena))})
+		b.arena = append(b.arena, 0)
+	}
+	b.rows = append(b.rows, rowSpan{int32(c0), int32(len(rec)), line})
+}
+
+// record returns the cells of row i as strings pointing into the arena,
+// in dst, and the record's bytes (cells and separators) for hashing.
+func (b *batch) record(i int, dst []string) ([]string, []byte) {
+	r := b.rows[i]
+	dst = dst[:0]
+	cells := b.cells[r.c0 : r.c0+r.n]
+	for _, sp := range cells {
+		dst = append(dst, unsafe.String(unsafe.SliceData(b.arena[sp.start:]), int(sp.end-sp.start)))
+	}
+	if len(cells) == 0 {
+		return dst, nil
+	}
+	return dst, b.arena[cells[0].start : cells[len(cells)-1].end+1]
 }
 
 // Validate checks rows against s and returns the report. It streams: rows
@@ -176,6 +233,7 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 	defer cancel()
 	jobs := make(chan *batch, workers)
 	order := make(chan *batch, 2*workers+2)
+	free := make(chan *batch, 3*workers+4)
 	var readErr error
 	var limitHit bool
 	var wg sync.WaitGroup
@@ -185,19 +243,38 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 			defer wg.Done()
 			w := newWorker(p)
 			for b := range jobs {
-				b.res = make([]rowResult, len(b.recs))
-				for i, rec := range b.recs {
-					w.row(rec, b.lines[i], &b.res[i])
+				if cap(b.res) < len(b.rows) {
+					b.res = make([]rowResult, len(b.rows), batchRows)
+				}
+				b.res = b.res[:len(b.rows)]
+				for i := range b.rows {
+					rec, raw := b.record(i, w.rec)
+					w.rec = rec
+					res := &b.res[i]
+					res.reset()
+					w.row(rec, b.rows[i].line, res)
+					res.hash = maphash.Bytes(p.seed, raw)
 				}
 				close(b.done)
 			}
 		}()
 	}
+	cr, _ := rows.(*CSVReader)
 	go func() { // reader
 		defer close(order)
 		defer close(jobs)
 		var read int64
-		b := &batch{done: make(chan struct{})}
+		newBatch := func() *batch {
+			var b *batch
+			select {
+			case b = <-free:
+			default:
+				b = &batch{}
+			}
+			b.reset()
+			return b
+		}
+		b := newBatch()
 		send := func() bool {
 			select {
 			case order <- b:
@@ -209,14 +286,29 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 			case <-ctx.Done():
 				return false
 			}
-			b = &batch{done: make(chan struct{})}
+			b = newBatch()
 			return true
 		}
 		for {
 			if ctx.Err() != nil {
 				return
 			}
-			rec, line, err := rows.Next()
+			var line int
+			var err error
+			var rec []string
+			c0 := len(b.cells)
+			if cr != nil {
+				if cr.err != nil {
+					err = cr.err
+				} else {
+					b.arena, b.cells, line, err = cr.appendRecord(b.arena, b.cells)
+					if err != nil {
+						cr.err = err
+					}
+				}
+			} else {
+				rec, line, err = rows.Next()
+			}
 			if err == io.EOF {
 				break
 			}
@@ -229,13 +321,16 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 				break
 			}
 			read++
-			b.recs = append(b.recs, rec)
-			b.lines = append(b.lines, line)
-			if len(b.recs) == batchSize && !send() {
+			if cr != nil {
+				b.rows = append(b.rows, rowSpan{int32(c0), int32(len(b.cells) - c0), line})
+			} else {
+				b.add(rec, line)
+			}
+			if b.full() && !send() {
 				return
 			}
 		}
-		if len(b.recs) > 0 {
+		if len(b.rows) > 0 {
 			send()
 		}
 	}()
@@ -260,6 +355,10 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 			if opts.Progress != nil && rows_%every == 0 {
 				opts.Progress(rows_, valid)
 			}
+		}
+		select { // the batch's cells are no longer referenced: recycle it
+		case free <- b:
+		default:
 		}
 	}
 	cancel()
@@ -456,6 +555,7 @@ func keyOf(label string, opts Options) string {
 // worker casts and checks rows; it keeps scratch buffers between rows.
 type worker struct {
 	p    *plan
+	rec  []string // cells of the current row (point into the batch arena)
 	view rowView
 	h    maphash.Hash
 	// current row and check, for add
@@ -562,18 +662,10 @@ func (w *worker) row(rec []string, line int, res *rowResult) {
 		w.check = ch
 		ch.run(v, w.addFn)
 	}
-	// Keys for the table-wide checks, hashed here to spare the collector.
-	w.h.Reset()
-	for _, c := range rec {
-		w.h.WriteString(c)
-		w.h.WriteByte(0)
-	}
-	res.hash = w.h.Sum64()
-	if len(p.unique) > 0 {
-		res.unique = make([]keyHash, len(p.unique))
-		for k, i := range p.unique {
-			res.unique[k] = w.key([]int{i})
-		}
+	// Keys for the table-wide checks, hashed here to spare the collector (the
+	// caller hashes the whole record).
+	for _, i := range p.unique {
+		res.unique = append(res.unique, w.key([]int{i}))
 	}
 	if p.pk != nil {
 		res.pk = w.key(p.pk)
@@ -738,7 +830,7 @@ func (st *tableState) row(r *rowResult, col *collector) bool {
 		}
 		if r.fkFrom[k].ok {
 			if len(st.fkPend[k]) < st.maxKeys {
-				st.fkPend[k] = append(st.fkPend[k], fkPending{r.fkFrom[k].h, r.line, r.fkFrom[k].value})
+				st.fkPend[k] = append(st.fkPend[k], fkPending{r.fkFrom[k].h, r.line, strings.Clone(r.fkFrom[k].value)})
 			} else {
 				st.capped["foreignKeys"] = true
 			}

@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"strings"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
