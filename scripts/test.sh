@@ -57,7 +57,9 @@ start_own_postgres() {
 	export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 }
 
-if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+if [ -n "${CIVICFLOW_TEST_OWN_PG:-}" ]; then
+	start_own_postgres # force the fresh-machine path (used to test this script)
+elif [ -z "${TEST_POSTGRES_URL:-}" ]; then
 	if pg_answers "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"; then
 		export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 		log "using PostgreSQL on 127.0.0.1:5432"
