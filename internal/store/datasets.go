@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 )
 
@@ -123,23 +122,14 @@ type DatasetFilter struct {
 
 // Datasets lists datasets by id.
 func (s *Store) Datasets(ctx context.Context, f DatasetFilter) ([]Dataset, error) {
-	where := []string{"1 = 1"}
-	var args []any
-	if f.Departments != nil {
-		if len(f.Departments) == 0 {
-			return []Dataset{}, nil
-		}
-		where = append(where, "department IN (?"+strings.Repeat(", ?", len(f.Departments)-1)+")")
-		for _, d := range f.Departments {
-			args = append(args, d)
-		}
-	}
-	if f.Visibility != "" {
-		where = append(where, "visibility = ?")
-		args = append(args, f.Visibility)
+	var w where
+	w.in("department", f.Departments)
+	w.eq("visibility", f.Visibility)
+	if w.none {
+		return []Dataset{}, nil
 	}
 	ds := []Dataset{}
-	if err := s.rdb.SelectContext(ctx, &ds, s.q(`SELECT `+datasetColumns+` FROM datasets WHERE `+strings.Join(where, " AND ")+` ORDER BY id`), args...); err != nil {
+	if err := s.rdb.SelectContext(ctx, &ds, s.q(`SELECT `+datasetColumns+` FROM datasets`+w.sql()+` ORDER BY id`), w.args...); err != nil {
 		return nil, fmt.Errorf("list datasets: %w", err)
 	}
 	return ds, nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -111,38 +110,19 @@ func (s *Store) Instance(ctx context.Context, id string) (Instance, error) {
 
 // ListInstances lists instances, newest first.
 func (s *Store) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error) {
-	var where []string
-	var args []any
-	if f.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, f.Status)
-	}
-	if f.Flow != "" {
-		where = append(where, "flow_key = ?")
-		args = append(args, f.Flow)
-	}
-	if f.Department != "" {
-		where = append(where, "department = ?")
-		args = append(args, f.Department)
-	}
-	if f.Departments != nil {
-		if len(f.Departments) == 0 {
-			return []Instance{}, nil
-		}
-		where = append(where, "department IN (?"+strings.Repeat(", ?", len(f.Departments)-1)+")")
-		for _, d := range f.Departments {
-			args = append(args, d)
-		}
-	}
-	q := `SELECT ` + instanceCols + ` FROM instances`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	var w where
+	w.eq("status", f.Status)
+	w.eq("flow_key", f.Flow)
+	w.eq("department", f.Department)
+	w.in("department", f.Departments)
+	if w.none {
+		return []Instance{}, nil
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	q += " ORDER BY started_at DESC, id LIMIT ? OFFSET ?"
-	args = append(args, f.Limit, max(f.Offset, 0))
+	q := `SELECT ` + instanceCols + ` FROM instances` + w.sql() + " ORDER BY started_at DESC, id LIMIT ? OFFSET ?"
+	args := append(w.args, f.Limit, max(f.Offset, 0))
 	out := []Instance{}
 	if err := s.rdb.SelectContext(ctx, &out, s.q(q), args...); err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -129,33 +128,20 @@ type TaskFilter struct {
 
 // Tasks lists tasks, most urgent first.
 func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
-	var where []string
-	var args []any
+	var w where
 	if f.Open {
-		where = append(where, "status IN ('open', 'claimed')")
+		w.raw("status IN ('open', 'claimed')")
 	}
-	if f.Instance != "" {
-		where = append(where, "instance_id = ?")
-		args = append(args, f.Instance)
-	}
-	if f.Departments != nil {
-		if len(f.Departments) == 0 {
-			return []Task{}, nil
-		}
-		where = append(where, "department IN (?"+strings.Repeat(", ?", len(f.Departments)-1)+")")
-		for _, d := range f.Departments {
-			args = append(args, d)
-		}
-	}
-	q := `SELECT ` + taskCols + ` FROM tasks`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	w.eq("instance_id", f.Instance)
+	w.in("department", f.Departments)
+	if w.none {
+		return []Task{}, nil
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 500
 	}
-	q += " ORDER BY CASE WHEN due IS NULL THEN 1 ELSE 0 END, due, created_at, id LIMIT ?"
-	args = append(args, f.Limit)
+	q := `SELECT ` + taskCols + ` FROM tasks` + w.sql() + " ORDER BY CASE WHEN due IS NULL THEN 1 ELSE 0 END, due, created_at, id LIMIT ?"
+	args := append(w.args, f.Limit)
 	out := []Task{}
 	if err := s.rdb.SelectContext(ctx, &out, s.q(q), args...); err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
