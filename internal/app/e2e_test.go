@@ -251,6 +251,16 @@ func TestPublicationFlowOverHTTP(t *testing.T) {
 		agent2.waitStatus(id, "completed")
 	})
 
+	t.Run("metrics expose HTTP and worker metrics", func(t *testing.T) {
+		resp, err := http.Get(e.base + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, string(b), "civicflow_http_requests_total")
+		require.Contains(t, string(b), "temporal_")
+	})
+
 	t.Run("unknown flow and foreign department are refused", func(t *testing.T) {
 		require.Equal(t, 422, agent.json(http.MethodPost, "/api/v1/instances", map[string]any{"flow": "nope", "department": "voirie"}, nil))
 		require.Equal(t, 403, agent.json(http.MethodPost, "/api/v1/instances", map[string]any{"flow": "publication", "department": "finances"}, nil))

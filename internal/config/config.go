@@ -43,6 +43,13 @@ type Config struct {
 	LogFormat    string // --log-format text|json
 	PublicURL    string // --public-url: base URL in links, cookies Secure when https
 
+	OIDCIssuer        string // --oidc-issuer: OpenID Connect provider (ProConnect); empty = off
+	OIDCClientID      string // --oidc-client-id
+	OIDCClientSecret  string // --oidc-client-secret (prefer the env twin)
+	OIDCRedirectURL   string // --oidc-redirect-url: https://HOST/auth/oidc/callback, as registered
+	OIDCScopes        string // --oidc-scopes: space-separated, beyond "openid"
+	OIDCAutoProvision bool   // --oidc-auto-provision: create role-less accounts for unknown e-mails
+
 	MaxUploadBytes  int64         // --max-upload: request body limit for files
 	SessionTTL      time.Duration // --session-ttl
 	AuditRetention  time.Duration // --audit-retention
@@ -103,6 +110,12 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL (https:// makes cookies Secure)")
 		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")
 		fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lasts")
+		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL (ProConnect); empty = OIDC sign-in off")
+		fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "OpenID Connect client id")
+		fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", c.OIDCClientSecret, "OpenID Connect client secret (prefer CIVICFLOW_OIDC_CLIENT_SECRET)")
+		fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", c.OIDCRedirectURL, "OpenID Connect redirect URL, as registered with the provider")
+		fs.StringVar(&c.OIDCScopes, "oidc-scopes", c.OIDCScopes, "OpenID Connect scopes beyond openid, space-separated")
+		fs.BoolVar(&c.OIDCAutoProvision, "oidc-auto-provision", c.OIDCAutoProvision, "create role-less accounts for unknown e-mails at OIDC sign-in")
 	}
 	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit entries are kept")
 	return fs
@@ -237,6 +250,14 @@ func (c *Config) Validate(groups int) error {
 		if c.PublicURL != "" {
 			if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("--public-url %q is not an http(s) URL", c.PublicURL)
+			}
+		}
+		if c.OIDCIssuer != "" {
+			if u, err := url.Parse(c.OIDCIssuer); err != nil || u.Scheme == "" || u.Host == "" {
+				return fmt.Errorf("--oidc-issuer %q is not a URL", c.OIDCIssuer)
+			}
+			if c.OIDCClientID == "" || c.OIDCRedirectURL == "" {
+				return errors.New("--oidc-issuer needs --oidc-client-id and --oidc-redirect-url")
 			}
 		}
 		if c.Demo && c.DemoPassword == "" {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -63,7 +64,10 @@ func AuthOptions(cfg config.Config) auth.Options {
 	return auth.Options{
 		SessionTTL:    cfg.SessionTTL,
 		SecureCookies: cfg.SecureCookies(),
-		OIDC:          auth.OIDCConfigFromEnv(config.Getenv),
+		OIDC: auth.OIDCConfig{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.OIDCRedirectURL, Scopes: strings.Fields(cfg.OIDCScopes), AutoProvision: cfg.OIDCAutoProvision,
+		},
 	}
 }
 

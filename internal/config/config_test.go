@@ -1,0 +1,69 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFlagsAndEnvTwins(t *testing.T) {
+	env := map[string]string{
+		"CIVICFLOW_DB":            "postgres://u@db/civicflow",
+		"CIVICFLOW_TEMPORAL_PORT": "7300",
+		"CIVICFLOW_HTTP":          "0.0.0.0:9000",
+		"CIVICFLOW_DEMO":          "true",
+	}
+	c := Default()
+	fs := c.FlagSet("serve", FlagsCommon|FlagsTemporal|FlagsHTTP)
+	require.NoError(t, Parse(fs, []string{"--http", "127.0.0.1:8181"}, func(k string) string { return env[k] }))
+	require.Equal(t, "postgres://u@db/civicflow", c.DB, "env twin")
+	require.Equal(t, 7300, c.TemporalPort)
+	require.Equal(t, "127.0.0.1:8181", c.HTTPAddr, "the command line wins over the environment")
+	require.True(t, c.Demo)
+	require.Equal(t, "postgres", c.DBKind())
+	require.NoError(t, c.Validate(FlagsCommon|FlagsTemporal|FlagsHTTP))
+	require.Equal(t, "CIVICFLOW_TEMPORAL_RETENTION", EnvName("temporal-retention"))
+}
+
+func TestValidateNamesTheBadField(t *testing.T) {
+	all := FlagsCommon | FlagsTemporal | FlagsHTTP
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"empty data", func(c *Config) { c.DataDir = "" }, "--data"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+		{"db scheme", func(c *Config) { c.DB = "mysql://x/y" }, "--db"},
+		{"db no host", func(c *Config) { c.DB = "postgres:///x" }, "--db"},
+		{"temporal", func(c *Config) { c.Temporal = "nohostport" }, "--temporal"},
+		{"namespace", func(c *Config) { c.Namespace = "" }, "--namespace"},
+		{"port", func(c *Config) { c.TemporalPort = 70000 }, "--temporal-port"},
+		{"retention", func(c *Config) { c.TemporalRetention = time.Hour }, "--temporal-retention"},
+		{"tls pair", func(c *Config) { c.TemporalTLSCert = "a.pem" }, "--temporal-tls-key"},
+		{"http", func(c *Config) { c.HTTPAddr = "8080" }, "--http"},
+		{"upload", func(c *Config) { c.MaxUploadBytes = 10 }, "--max-upload"},
+		{"public url", func(c *Config) { c.PublicURL = "ftp://x" }, "--public-url"},
+		{"oidc", func(c *Config) { c.OIDCIssuer = "https://idp.example" }, "--oidc-client-id"},
+		{"audit retention", func(c *Config) { c.AuditRetention = time.Minute }, "--audit-retention"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.change(&c)
+			err := c.Validate(all)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "\n", "one sentence")
+		})
+	}
+}
+
+func TestUnknownFlag(t *testing.T) {
+	c := Default()
+	err := Parse(c.FlagSet("worker", FlagsCommon|FlagsTemporal), []string{"--http", "x"}, func(string) string { return "" })
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "unknown flag -http"), err.Error())
+}
