@@ -164,7 +164,7 @@ func (s *Server) health(c echo.Context) error {
 }
 
 func (s *Server) metrics() echo.HandlerFunc {
-	h := promhttp.HandlerFor(prometheus.Gatherers{s.reg, prometheus.DefaultGatherer}, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return echo.WrapHandler(h)
 }
 
