@@ -211,20 +211,27 @@ func sirenProblem(s string) string {
 
 // luhnValid reports whether a digit string passes the Luhn check.
 func luhnValid(s string) bool {
-	sum, double := 0, false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
+	sum := 0
+	for i := len(s) - 1; i >= 0; i -= 2 {
+		sum += int(s[i] - '0')
+	}
+	for i := len(s) - 2; i >= 0; i -= 2 {
+		sum += luhnDoubled[s[i]]
 	}
 	return sum%10 == 0
 }
+
+// luhnDoubled is the Luhn contribution of a doubled digit, by byte.
+var luhnDoubled = func() (t [256]int) {
+	for b := range t {
+		d := int(byte(b)-'0') * 2
+		if d > 9 {
+			d -= 9
+		}
+		t[b] = d
+	}
+	return t
+}()
 
 // --- one-of-required ----------------------------------------------------------
 

@@ -3,9 +3,11 @@ package tableschema
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -58,7 +60,7 @@ type CSVOptions struct {
 	// MaxColumns is the maximum number of columns of a record (default 1,000).
 	MaxColumns int
 	// MaxRecordBytes is the maximum size of one record, i.e. a line or a
-	// multi-line quoted record (default 1 MiB).
+	// multi-line quoted record (default 1 MiB, at most 256 MiB).
 	MaxRecordBytes int
 }
 
@@ -66,6 +68,7 @@ const (
 	defaultMaxColumns     = 1000
 	defaultMaxRecordBytes = 1 << 20
 	sniffBytes            = 64 << 10
+	maxMaxRecordBytes     = 1 << 28 // cell offsets in a batch are int32
 )
 
 // CSVReader streams the records of a delimited text file with bounded
@@ -102,6 +105,7 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 	if c.maxBytes <= 0 {
 		c.maxBytes = defaultMaxRecordBytes
 	}
+	c.maxBytes = min(c.maxBytes, maxMaxRecordBytes)
 	raw := bufio.NewReaderSize(r, sniffBytes)
 	prefix, err := raw.Peek(sniffBytes)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
@@ -406,10 +410,55 @@ func (c *CSVReader) appendRecord(a []byte, cells []cellSpan) ([]byte, []cellSpan
 		cells = append(cells, cellSpan{int32(from), int32(len(a))})
 		a = append(a, 0)
 	}
+	tooManyColumns := func() ([]byte, []cellSpan, int, error) {
+		return fail(&ParseError{Line: start, Err: ErrTooManyColumns, Message: fmt.Sprintf(
+			"La ligne %d compte plus de %d colonnes, le maximum accepté", start, c.maxCols)})
+	}
+	if len(line) <= c.maxBytes && bytes.IndexByte(line, '"') < 0 {
+		// The common case, a line without quotes that cannot break the size
+		// limit: copy it whole, then turn its delimiters into separators,
+		// eight bytes at a time.
+		from := len(a)
+		a = append(a, line...)
+		a = append(a, 0)
+		seg := a[from : len(a)-1]
+		cell := 0
+		bcast := uint64(d) * 0x0101010101010101
+		i := 0
+		for ; i+8 <= len(seg); i += 8 {
+			x := binary.LittleEndian.Uint64(seg[i:]) ^ bcast
+			// 0x80 in each byte of x that is zero (i.e. a delimiter), exactly.
+			y := ^((x&0x7F7F7F7F7F7F7F7F + 0x7F7F7F7F7F7F7F7F) | x | 0x7F7F7F7F7F7F7F7F)
+			for y != 0 {
+				k := i + bits.TrailingZeros64(y)>>3
+				seg[k] = 0
+				cells = append(cells, cellSpan{int32(from + cell), int32(from + k)})
+				if len(cells)-c0 >= c.maxCols {
+					return tooManyColumns()
+				}
+				cell = k + 1
+				y &= y - 1
+			}
+		}
+		for ; i < len(seg); i++ {
+			if seg[i] == d {
+				seg[i] = 0
+				cells = append(cells, cellSpan{int32(from + cell), int32(from + i)})
+				if len(cells)-c0 >= c.maxCols {
+					return tooManyColumns()
+				}
+				cell = i + 1
+			}
+		}
+		cells = append(cells, cellSpan{int32(from + cell), int32(from + len(seg))})
+		if c.utf8 && !validUTF8(a[base:]) {
+			a = c.decodeFallbacks(a, base, cells[c0:])
+		}
+		return a, cells, start, nil
+	}
 	for {
 		if len(cells)-c0 >= c.maxCols {
-			return fail(&ParseError{Line: start, Err: ErrTooManyColumns, Message: fmt.Sprintf(
-				"La ligne %d compte plus de %d colonnes, le maximum accepté", start, c.maxCols)})
+			return tooManyColumns()
 		}
 		from := len(a)
 		if pos < len(line) && line[pos] == '"' {

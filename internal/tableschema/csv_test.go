@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -227,5 +228,51 @@ func TestSniffDelimiter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		require.Equal(t, string(tt.want), string(sniffDelimiter([]byte(tt.data))), tt.data)
+	}
+}
+
+// TestReaderFastPathSplits checks the quote-free fast path (eight bytes at a
+// time) against a plain split, and its column limit.
+func TestReaderFastPathSplits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "b", ",", ",", ";", "é", " ", "-", "\x2d", "0"}
+	var b strings.Builder
+	var want [][]string
+	b.WriteString("h1,h2\n")
+	for range 2000 {
+		var line strings.Builder
+		n := 1 + r.IntN(40)
+		for range n {
+			line.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		if strings.Trim(line.String(), " ") == "" || line.String()[0] == ' ' {
+			continue
+		}
+		b.WriteString(line.String() + "\n")
+		want = append(want, strings.Split(line.String(), ","))
+	}
+	cr, err := NewCSVReader(strings.NewReader(b.String()), CSVOptions{Delimiter: ','})
+	require.NoError(t, err)
+	for i, w := range want {
+		rec, _, err := cr.Next()
+		require.NoError(t, err, i)
+		require.Equal(t, w, rec, i)
+	}
+	_, _, err = cr.Next()
+	require.ErrorIs(t, err, io.EOF)
+
+	for _, tt := range []struct {
+		line string
+		ok   bool
+	}{{"a,b,c", true}, {"a,b,c,d", false}, {"aaaaaaaaaaaa,bbbbbbbbbbbbbbb,cccccccccc", true},
+		{"aaaaaaaaaaaa,bbbbbbbbbbbbbbb,cccccccccc,", false}, {",,", true}, {",,,", false}} {
+		cr, err := NewCSVReader(strings.NewReader("x,y,z\n"+tt.line+"\n"), CSVOptions{Delimiter: ',', MaxColumns: 3})
+		require.NoError(t, err)
+		_, _, err = cr.Next()
+		if tt.ok {
+			require.NoError(t, err, tt.line)
+		} else {
+			require.ErrorIs(t, err, ErrTooManyColumns, tt.line)
+		}
 	}
 }

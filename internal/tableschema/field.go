@@ -313,6 +313,7 @@ type baseField struct {
 	enum                       []any
 	enumSet                    map[string]struct{} // fast path when values are strings
 	enumText                   string
+	plain                      bool // no value constraint at all: check has nothing to do
 }
 
 func (b *baseField) Name() string                 { return b.desc.Name }
@@ -403,6 +404,7 @@ func (b *baseField) setup(d *FieldDescriptor, self Field) error {
 	if (c.MinLength != nil || c.MaxLength != nil) && !lengthApplies(d.Type) {
 		return fmt.Errorf("constraints minLength/maxLength: not applicable to type %s", d.Type)
 	}
+	b.plain = c.MinLength == nil && c.MaxLength == nil && b.pattern == nil && b.enum == nil && !b.hasBounds()
 	return nil
 }
 
@@ -467,6 +469,9 @@ func quoteAll(ss []string) []string {
 
 // check verifies the value constraints shared by every kind.
 func (b *baseField) check(v any, cell string, self any) *ConstraintViolation {
+	if b.plain {
+		return nil
+	}
 	if cv := b.checkCommon(v, cell, self); cv != nil {
 		return cv
 	}

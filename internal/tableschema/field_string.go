@@ -51,6 +51,9 @@ func (f *StringField) Cast(cell string) (any, error) {
 
 // checkText implements textChecker: cast and check without boxing the value.
 func (f *StringField) checkText(cell string) (*ConstraintViolation, error) {
+	if f.plain && f.format == "default" {
+		return nil, nil
+	}
 	if err := f.checkFormat(cell); err != nil {
 		return nil, err
 	}

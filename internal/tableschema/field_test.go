@@ -3,8 +3,10 @@ package tableschema
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -317,5 +319,33 @@ func TestConstraintValuesAreCastWithTheFieldRules(t *testing.T) {
 		var d map[string][]map[string]any
 		require.NoError(t, json.Unmarshal([]byte(`{"fields":[`+desc+`]}`), &d))
 		require.ErrorContains(t, err, `field "`+d["fields"][0]["name"].(string)+`"`, desc)
+	}
+}
+
+func TestFastPathsAgree(t *testing.T) {
+	for _, s := range []string{"0", "1", "-1", "+2.5", "1.", ".5", "-.5", "123456789012345", "1234567890123456", "0.01",
+		"99.99", "1e5", "1.5e-3", " 1", "1 ", "", ".", "-", "+", "1.2.3", "12a", "0.1000000000000001", "9007199254740993",
+		"123.456789012345", "-0", "00012.5000"} {
+		want, wantErr := strconv.ParseFloat(s, 64)
+		if v, _, ok := simpleDecimal(s); ok {
+			require.NoError(t, wantErr, s)
+			require.Equal(t, want, v, s)
+			require.Equal(t, math.Signbit(want), math.Signbit(v), s)
+		}
+		_, ok := parseDecimal(s)
+		require.Equal(t, ok, decimalSyntax(s), s)
+	}
+	for _, s := range []string{"2020-02-29", "2021-02-29", "1900-02-29", "2000-02-29", "2020-04-31", "2020-12-31",
+		"2020-13-01", "2020-00-10", "2020-01-00", "0000-02-29", "2020-1-01", "20200101", "2020/01/01", "9999-12-31"} {
+		_, ok := parseISODate(s)
+		if validISODate(s) {
+			require.True(t, ok, s)
+		} else if len(s) == 10 && s[4] == '-' && s[7] == '-' {
+			require.False(t, ok, s)
+		}
+	}
+	for _, s := range []string{"", "abc", "aide en numéraire", "\xe9t\xe9", "abcdefgh\xc3", "abcdefgh\xc3\xa9ijklmnop\xff",
+		"\xed\xa0\x80", "Association n°12 — “été” 🎉 ok", "12345678901234567\xf0\x9f\x8e"} {
+		require.Equal(t, utf8.Valid([]byte(s)), validUTF8([]byte(s)), "%q", s)
 	}
 }

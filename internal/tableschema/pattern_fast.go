@@ -28,11 +28,6 @@ type fnode struct {
 	alts     [][]fnode
 }
 
-type frame struct {
-	seq  []fnode
-	next *frame
-}
-
 // compileFast returns nil when the pattern is not simple enough.
 func compileFast(pattern string) *fastPattern {
 	re, err := syntax.Parse("^(?:"+translatePattern(pattern)+")$", syntax.Perl)
@@ -43,7 +38,41 @@ func compileFast(pattern string) *fastPattern {
 	if !ok {
 		return nil
 	}
+	budget := maxExpandedNodes
+	if seq, ok = expandAlts(seq, &budget); !ok {
+		return nil
+	}
 	return &fastPattern{seq: seq}
+}
+
+// maxExpandedNodes bounds expandAlts: past it the pattern keeps using regexp.
+const maxExpandedNodes = 512
+
+// expandAlts rewrites seq so that an alternation is always its last node:
+// what follows an alternation is copied at the end of each alternative. The
+// matcher then needs no continuation stack (which cost an allocation per
+// match). budget bounds the copies (sequences of optional groups multiply).
+func expandAlts(seq []fnode, budget *int) ([]fnode, bool) {
+	if *budget -= len(seq); *budget < 0 {
+		return nil, false
+	}
+	for p, n := range seq {
+		if n.kind != fAlt {
+			continue
+		}
+		out := append([]fnode(nil), seq[:p]...)
+		alt := fnode{kind: fAlt}
+		for _, a := range n.alts {
+			cont := append(append([]fnode(nil), a...), seq[p+1:]...)
+			e, ok := expandAlts(cont, budget)
+			if !ok {
+				return nil, false
+			}
+			alt.alts = append(alt.alts, e)
+		}
+		return append(out, alt), true
+	}
+	return seq, true
 }
 
 func flatten(re *syntax.Regexp) ([]fnode, bool) {
@@ -143,16 +172,14 @@ func asciiClass(re *syntax.Regexp) (*[256]bool, bool) {
 }
 
 // MatchString reports whether the whole s matches.
-func (p *fastPattern) MatchString(s string) bool { return matchSeq(p.seq, s, 0, nil) }
+func (p *fastPattern) MatchString(s string) bool { return matchSeq(p.seq, s, 0) }
 
-func matchSeq(seq []fnode, s string, i int, k *frame) bool {
+// matchSeq matches seq at s[i:] to the end of s; an alternation is always the
+// last node of a sequence (expandAlts).
+func matchSeq(seq []fnode, s string, i int) bool {
 	for {
 		if len(seq) == 0 {
-			if k == nil {
-				return i == len(s)
-			}
-			seq, k = k.seq, k.next
-			continue
+			return i == len(s)
 		}
 		n := &seq[0]
 		switch n.kind {
@@ -167,9 +194,8 @@ func matchSeq(seq []fnode, s string, i int, k *frame) bool {
 			}
 			seq = seq[1:]
 		case fAlt:
-			f := frame{seq[1:], k}
 			for _, alt := range n.alts {
-				if matchSeq(alt, s, i, &f) {
+				if matchSeq(alt, s, i) {
 					return true
 				}
 			}
@@ -185,12 +211,12 @@ func matchSeq(seq []fnode, s string, i int, k *frame) bool {
 			if j-i < n.min {
 				return false
 			}
-			if j-i == n.min || len(seq) == 1 && k == nil {
+			if j-i == n.min || len(seq) == 1 {
 				i, seq = j, seq[1:]
 				continue
 			}
 			for c := j; c >= i+n.min; c-- {
-				if matchSeq(seq[1:], s, c, k) {
+				if matchSeq(seq[1:], s, c) {
 					return true
 				}
 			}

@@ -21,6 +21,8 @@ func TestFastPatternMatchesRegexp(t *testing.T) {
 		`a*b+c?`:                                                        {"", "b", "aabbc", "ac", "abcc"},
 		`x|xy|xyz`:                                                      {"x", "xy", "xyz", "xyzz"},
 		`é\d`:                                                           {"é1", "e1"},
+		`(a|ab)(c|bcd)?(d*)e`:                                           {"ae", "abe", "acde", "abcde", "abcdde", "abbcde", "ade", "e"},
+		`((a|ab)c|x)?y+z?`:                                              {"y", "acy", "abcyyz", "xyz", "xz", "abyz"},
 	}
 	for _, s := range Shipped() {
 		sc, err := LoadShipped(s.Name)

@@ -35,7 +35,7 @@ type Options struct {
 	Workers int
 	// MaxKeys bounds the memory of the table-wide checks (duplicate-row,
 	// unique, primaryKey, uniqueKeys, foreignKeys): each remembers at most
-	// this many distinct values (default 1,000,000, about 20 MB per check);
+	// this many distinct values (default 1,000,000, at most about 24 MiB per check);
 	// past it, new values are no longer tracked and the report has a warning.
 	MaxKeys int
 	// CSV tunes ValidateCSV's reader.
@@ -170,8 +170,8 @@ type rowSpan struct {
 }
 
 const (
-	batchRows  = 2048    // records per batch at most
-	batchBytes = 1 << 20 // a batch is cut once its arena reaches this size
+	batchRows  = 1024      // records per batch at most
+	batchBytes = 256 << 10 // a batch is cut once its arena reaches this size
 )
 
 func (b *batch) full() bool { return len(b.rows) >= batchRows || len(b.arena) >= batchBytes }
@@ -264,18 +264,22 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 		defer close(order)
 		defer close(jobs)
 		var read int64
+		var hint struct{ arena, cells, rows int }
 		newBatch := func() *batch {
 			var b *batch
 			select {
 			case b = <-free:
 			default:
-				b = &batch{}
+				// Sized like the largest batch so far: a small file costs
+				// little, and later batches do not grow (copy) their arena.
+				b = &batch{arena: make([]byte, 0, hint.arena), cells: make([]cellSpan, 0, hint.cells), rows: make([]rowSpan, 0, hint.rows)}
 			}
 			b.reset()
 			return b
 		}
 		b := newBatch()
 		send := func() bool {
+			hint.arena, hint.cells, hint.rows = max(hint.arena, cap(b.arena)), max(hint.cells, cap(b.cells)), max(hint.rows, cap(b.rows))
 			select {
 			case order <- b:
 			case <-ctx.Done():
@@ -360,6 +364,11 @@ func Validate(ctx context.Context, s *Schema, rows Rows, opts Options) (*Report,
 		case free <- b:
 		default:
 		}
+	}
+	if ctxErr == nil {
+		// The reader may have stopped on the cancellation with no batch
+		// left in order: the rows were not all read.
+		ctxErr = ctx.Err()
 	}
 	cancel()
 	for range order { // drain so the reader exits

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -315,3 +316,57 @@ func TestLineSet(t *testing.T) {
 	require.EqualValues(t, 5, first)
 	require.Equal(t, 100001, s.len())
 }
+
+// TestRecycledBatchesKeepValues checks that issue values and foreign key
+// values, which point into a batch's arena while rows are checked, survive
+// the recycling of the batch (reader fast path and generic Rows).
+func TestRecycledBatchesKeepValues(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,n,parent\n")
+	const rows = 40_000
+	for i := 1; i <= rows; i++ {
+		n := strconv.Itoa(i)
+		if i%7 == 0 {
+			n = "bad-" + n
+		}
+		parent := strconv.Itoa(i - 1)
+		if i == 1 {
+			parent = ""
+		}
+		if i%1000 == 0 {
+			parent = "missing-" + strconv.Itoa(i)
+		}
+		fmt.Fprintf(&b, "%d,%s,%s\n", i, n, parent)
+	}
+	schema := `{"fields":[{"name":"id","type":"integer"},{"name":"n","type":"integer"},{"name":"parent"}],
+	  "foreignKeys":[{"fields":["parent"],"reference":{"resource":"","fields":["id"]}}]}`
+	s, err := Parse([]byte(schema))
+	require.NoError(t, err)
+	check := func(rep *Report) {
+		var typeErrs, fkErrs int
+		for _, is := range rep.Errors {
+			switch is.Type {
+			case TypeTypeError:
+				typeErrs++
+				require.Equal(t, "bad-"+strconv.Itoa(is.Row-1), is.Value)
+				require.Contains(t, is.Message, is.Value)
+			case TypeForeignKey:
+				fkErrs++
+				require.Equal(t, "missing-"+strconv.Itoa(is.Row-1), is.Value)
+			}
+		}
+		require.Equal(t, rows/7, typeErrs)
+		require.Equal(t, rows/1000, fkErrs)
+	}
+	rep, err := ValidateCSV(context.Background(), s, strings.NewReader(b.String()), Options{MaxErrors: 100_000})
+	require.NoError(t, err)
+	check(rep)
+	cr, err := NewCSVReader(strings.NewReader(b.String()), CSVOptions{})
+	require.NoError(t, err)
+	rep, err = Validate(context.Background(), s, rowsOnly{cr}, Options{MaxErrors: 100_000})
+	require.NoError(t, err)
+	check(rep)
+}
+
+// rowsOnly hides the *CSVReader type, to take Validate's generic path.
+type rowsOnly struct{ Rows }
