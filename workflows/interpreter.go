@@ -30,8 +30,10 @@ const (
 // BookkeepingOptions are used for task and instance activities: retried
 // until they succeed, since the read models must follow the workflow.
 var BookkeepingOptions = workflow.ActivityOptions{
-	TaskQueue:           TaskQueue,
-	StartToCloseTimeout: 30 * time.Second,
+	TaskQueue: TaskQueue,
+	// Short: these are single-row writes; a worker killed mid-activity
+	// must not leave a task "being opened" for long.
+	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 	},

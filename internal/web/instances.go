@@ -218,10 +218,19 @@ func (s *Server) cancelInstance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	switch in.Status {
+	status := in.Status
+	if status == workflows.StatusRunning || status == workflows.StatusIncident {
+		// The read model may lag behind a cancellation in progress.
+		qctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+		if st, err := QueryState(qctx, s.temporal, in.ID); err == nil && st.Status != "" {
+			status = st.Status
+		}
+		cancel()
+	}
+	switch status {
 	case workflows.StatusRunning, workflows.StatusIncident:
 	default:
-		return Errorf(http.StatusConflict, "instance %s is %s and cannot be cancelled", in.ID, in.Status)
+		return Errorf(http.StatusConflict, "instance %s is %s and cannot be cancelled", in.ID, status)
 	}
 	if err := s.temporal.CancelWorkflow(c.Request().Context(), in.ID, ""); err != nil {
 		return err
@@ -268,13 +277,17 @@ func (s *Server) resolveIncident(c echo.Context) error {
 func (s *Server) update(ctx context.Context, workflowID, name string, arg any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
+	giveUp := time.Now().Add(25 * time.Second)
+	for {
 		out, err := s.updateOnce(ctx, workflowID, name, arg)
 		var appErr *temporal.ApplicationError
-		if err != nil && attempt < 40 && errors.As(err, &appErr) && appErr.Type() == workflows.ErrTaskNotFound && strings.Contains(appErr.Message(), "being opened") {
+		if err != nil && errors.As(err, &appErr) && appErr.Type() == workflows.ErrTaskNotFound && strings.Contains(appErr.Message(), "being opened") {
+			if time.Now().After(giveUp) {
+				return nil, &Error{Status: http.StatusServiceUnavailable, Msg: "the task is still being opened; try again in a moment", Err: err}
+			}
 			select {
 			case <-ctx.Done():
-				return nil, err
+				return nil, &Error{Status: http.StatusServiceUnavailable, Msg: "the task is still being opened; try again in a moment", Err: err}
 			case <-time.After(250 * time.Millisecond):
 				continue
 			}
