@@ -37,7 +37,11 @@ func (e *LockedError) Error() string {
 }
 
 // RateLimitedError: too many login attempts from this address.
-type RateLimitedError struct{ RetryAfter time.Duration }
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Limit      int           // attempts allowed per window (0 = unknown)
+	Window     time.Duration // the window
+}
 
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many login attempts from your address: try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
@@ -89,7 +93,16 @@ func SetErrorHeaders(c echo.Context, err error) int {
 	var le *LockedError
 	var re *RateLimitedError
 	if errors.As(err, &re) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(re.RetryAfter.Seconds()+0.999)))
+		reset := strconv.Itoa(int(re.RetryAfter.Seconds() + 0.999))
+		h := c.Response().Header()
+		h.Set("Retry-After", reset)
+		if re.Limit > 0 {
+			// IETF draft-ietf-httpapi-ratelimit-headers fields.
+			h.Set("RateLimit-Limit", strconv.Itoa(re.Limit))
+			h.Set("RateLimit-Remaining", "0")
+			h.Set("RateLimit-Reset", reset)
+			h.Set("RateLimit-Policy", strconv.Itoa(re.Limit)+";w="+strconv.Itoa(int(re.Window.Seconds())))
+		}
 	} else if errors.As(err, &le) {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(time.Until(le.Until).Seconds()+0.999)))
 	}

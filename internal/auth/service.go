@@ -164,7 +164,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	username := NormalizeUsername(r.Username)
 	if ok, wait := s.ips.allow(r.IP, now); !ok {
 		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: r.IP, Detail: audit.Detail(map[string]string{"reason": "rate limited"})})
-		return LoginResult{}, &RateLimitedError{RetryAfter: wait}
+		return LoginResult{}, &RateLimitedError{RetryAfter: wait, Limit: s.ips.n, Window: s.ips.window}
 	}
 	u, err := s.st.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -136,6 +136,9 @@ func TestLoginRefusals(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, last.status, last.body)
 	require.NotEmpty(t, last.header.Get("Retry-After"))
+	require.Equal(t, "0", last.header.Get("RateLimit-Remaining"))
+	require.NotEmpty(t, last.header.Get("RateLimit-Limit"))
+	require.NotEmpty(t, last.header.Get("RateLimit-Reset"))
 	require.Contains(t, last.json(t)["detail"], "too many login attempts")
 
 	// Expired session, forged cookie, revoked token, disabled user.
