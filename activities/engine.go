@@ -3,11 +3,9 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/civicflow/civicflow/internal/store"
@@ -40,7 +38,7 @@ func (e *Engine) OpenTask(ctx context.Context, t workflows.TaskSpec) error {
 		ID: t.TaskID, InstanceID: t.InstanceID, Node: t.Node, Name: t.Name, FlowKey: t.Flow,
 		Department: t.Department, Role: t.Role, Assignee: t.Assignee, Due: t.Due, CreatedAt: t.Created,
 	}, t.Candidates, t.CandidateUsers, t.FourEyes, form, t.Variables)
-	return retryable(err)
+	return err // infrastructure errors as they are: Temporal retries them
 }
 
 // CloseTask marks a task completed or cancelled.
@@ -49,7 +47,7 @@ func (e *Engine) CloseTask(ctx context.Context, c workflows.TaskClose) error {
 	if c.Actor != nil {
 		by, obo = c.Actor.Username, c.Actor.OnBehalfOf
 	}
-	return retryable(e.Store.CloseTask(ctx, c.TaskID, c.Status, by, obo, c.Data, c.Message, c.At))
+	return e.Store.CloseTask(ctx, c.TaskID, c.Status, by, obo, c.Data, c.Message, c.At)
 }
 
 // AssignTask records a claim or an unclaim.
@@ -58,7 +56,7 @@ func (e *Engine) AssignTask(ctx context.Context, a workflows.TaskAssign) error {
 	if a.Actor != nil {
 		who = a.Actor.Username
 	}
-	return retryable(e.Store.AssignTask(ctx, a.TaskID, who, a.At))
+	return e.Store.AssignTask(ctx, a.TaskID, who, a.At)
 }
 
 // UpdateInstance records an instance status change.
@@ -79,18 +77,5 @@ func (e *Engine) UpdateInstance(ctx context.Context, u workflows.InstanceUpdate)
 		}
 		return nil
 	}
-	return retryable(err)
-}
-
-// retryable returns infrastructure errors as they are, so Temporal retries.
-func retryable(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%w", err)
-}
-
-// invalid is a business error: no retry, the instance shows an incident.
-func invalid(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), "InvalidInput", nil)
+	return err
 }

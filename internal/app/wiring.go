@@ -35,7 +35,11 @@ func Seed(ctx context.Context, a *App) error {
 	if svc := a.Web.Auth(); svc != nil {
 		svc.Changed()
 	}
-	v, created, err := web.DeployFlow(ctx, a.Store, designer.PublicationBPMN, "demo")
+	g, err := web.CompileFlow(designer.PublicationBPMN)
+	if err != nil {
+		return fmt.Errorf("compile the publication flow: %w", err)
+	}
+	v, created, err := web.DeployFlow(ctx, a.Store, designer.PublicationBPMN, g, "demo")
 	if err != nil {
 		return fmt.Errorf("deploy the publication flow: %w", err)
 	}

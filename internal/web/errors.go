@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -156,8 +155,4 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)
 	_ = jsonEncode(c.Response(), p)
-}
-
-func logAttrs(c echo.Context) []any {
-	return []any{slog.String("path", c.Request().URL.Path)}
 }

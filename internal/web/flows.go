@@ -17,27 +17,36 @@ import (
 	"github.com/civicflow/civicflow/internal/store"
 )
 
-// DeployFlow compiles BPMN XML and stores it as a new immutable version (or
-// returns the existing version with the same checksum). It is shared by the
-// HTTP handler and the demo seed.
-func DeployFlow(c context.Context, st *store.Store, xml []byte, by string) (store.FlowVersion, bool, error) {
+// CompileFlow compiles BPMN XML, turning refusals into a 422 that lists
+// every problem with its element id.
+func CompileFlow(xml []byte) (*designer.Graph, error) {
 	g, problems, err := designer.Compile(xml, designer.Options{})
 	if err != nil {
-		return store.FlowVersion{}, false, &Error{Status: http.StatusUnprocessableEntity, Msg: "the file is not a BPMN 2.0 process: " + err.Error()}
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Msg: "the file is not a BPMN 2.0 process: " + err.Error()}
 	}
 	if len(problems) > 0 {
 		e := &Error{Status: http.StatusUnprocessableEntity, Msg: "the flow cannot be deployed: " + strconv.Itoa(len(problems)) + " problem(s)"}
 		for _, p := range problems {
 			e.Problems = append(e.Problems, FieldProblem{Element: p.ElementID, Message: p.Message})
 		}
-		return store.FlowVersion{}, false, e
+		return nil, e
 	}
-	key := g.ID
+	return g, nil
+}
+
+// DeployFlow stores a compiled flow as a new immutable version (or returns
+// the existing version with the same checksum). It is shared by the HTTP
+// handler and the demo seed. The returned graph carries its key and version.
+func DeployFlow(ctx context.Context, st *store.Store, xml []byte, g *designer.Graph, by string) (store.FlowVersion, bool, error) {
 	graph, err := json.Marshal(g)
 	if err != nil {
 		return store.FlowVersion{}, false, err
 	}
-	return st.DeployFlow(c, key, g.Name, store.FlowVersion{Checksum: designer.Checksum(xml), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
+	v, created, err := st.DeployFlow(ctx, g.ID, g.Name, store.FlowVersion{Checksum: designer.Checksum(xml), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
+	if err == nil {
+		g.Key, g.Version = v.FlowKey, v.Version
+	}
+	return v, created, err
 }
 
 func (s *Server) deployFlow(c echo.Context) error {
@@ -63,18 +72,20 @@ func (s *Server) deployFlow(c echo.Context) error {
 			return Errorf(http.StatusUnprocessableEntity, "department %q does not exist", dept)
 		}
 	}
-	if g, problems, err := designer.Compile(xml, designer.Options{}); err == nil && len(problems) == 0 && len(g.TimerStarts) > 0 && dept == "" {
+	g, err := CompileFlow(xml)
+	if err != nil {
+		return err
+	}
+	if len(g.TimerStarts) > 0 && dept == "" {
 		return Errorf(http.StatusUnprocessableEntity, "flow %q starts on a timer (%s): add ?department=… to say which department its scheduled instances belong to", g.ID, strings.Join(g.TimerStarts, ", "))
 	}
-	v, created, err := DeployFlow(ctx, s.store, xml, p.Name())
+	v, created, err := DeployFlow(ctx, s.store, xml, g, p.Name())
 	if err != nil {
 		return err
 	}
 	var schedules []string
-	var g designer.Graph
-	if err := json.Unmarshal([]byte(v.Graph), &g); err == nil && len(g.TimerStarts) > 0 {
-		g.Key, g.Version = v.FlowKey, v.Version
-		if schedules, err = SyncSchedules(ctx, s.temporal, s.cfg.WorkerTaskQueue, &g, dept); err != nil {
+	if len(g.TimerStarts) > 0 {
+		if schedules, err = SyncSchedules(ctx, s.temporal, s.cfg.WorkerTaskQueue, g, dept); err != nil {
 			return &Error{Status: http.StatusServiceUnavailable, Msg: fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", v.FlowKey, v.Version), Err: err}
 		}
 	}
