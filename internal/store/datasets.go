@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -102,15 +100,7 @@ func (s *Store) CreateDataset(ctx context.Context, d *Dataset) error {
 
 // Dataset returns the dataset id, or ErrNotFound.
 func (s *Store) Dataset(ctx context.Context, id string) (Dataset, error) {
-	var d Dataset
-	err := s.rdb.GetContext(ctx, &d, s.q(`SELECT `+datasetColumns+` FROM datasets WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("dataset %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return d, fmt.Errorf("read dataset %q: %w", id, err)
-	}
-	return d, nil
+	return getOne[Dataset](ctx, s, fmt.Sprintf("dataset %q", id), `SELECT `+datasetColumns+` FROM datasets WHERE id = ?`, id)
 }
 
 // DatasetFilter narrows Datasets. Empty fields do not filter.

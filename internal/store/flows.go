@@ -87,15 +87,7 @@ func (s *Store) Flows(ctx context.Context) ([]Flow, error) {
 
 // Flow returns one flow.
 func (s *Store) Flow(ctx context.Context, key string) (Flow, error) {
-	var f Flow
-	err := s.rdb.GetContext(ctx, &f, s.q(`SELECT key, name, latest_version, created_at, updated_at FROM flows WHERE key = ?`), key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, fmt.Errorf("flow %q: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return f, fmt.Errorf("flow %q: %w", key, err)
-	}
-	return f, nil
+	return getOne[Flow](ctx, s, fmt.Sprintf("flow %q", key), `SELECT key, name, latest_version, created_at, updated_at FROM flows WHERE key = ?`, key)
 }
 
 // FlowVersions lists the versions of a flow, newest first (without XML).

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -97,15 +95,7 @@ func (s *Store) UpdateInstance(ctx context.Context, id, status string, current [
 
 // Instance returns one instance.
 func (s *Store) Instance(ctx context.Context, id string) (Instance, error) {
-	var in Instance
-	err := s.rdb.GetContext(ctx, &in, s.q(`SELECT `+instanceCols+` FROM instances WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return in, fmt.Errorf("instance %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return in, fmt.Errorf("instance %s: %w", id, err)
-	}
-	return in, nil
+	return getOne[Instance](ctx, s, "instance "+id, `SELECT `+instanceCols+` FROM instances WHERE id = ?`, id)
 }
 
 // ListInstances lists instances, newest first.

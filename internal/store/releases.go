@@ -252,15 +252,7 @@ func (s *Store) SaveQualityReport(ctx context.Context, r *QualityReport) error {
 
 // QualityReport returns the report id, or ErrNotFound.
 func (s *Store) QualityReport(ctx context.Context, id int64) (QualityReport, error) {
-	var r QualityReport
-	err := s.rdb.GetContext(ctx, &r, s.q(`SELECT `+reportColumns+` FROM quality_reports WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("quality report %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return r, fmt.Errorf("read quality report %d: %w", id, err)
-	}
-	return r, nil
+	return getOne[QualityReport](ctx, s, fmt.Sprintf("quality report %d", id), `SELECT `+reportColumns+` FROM quality_reports WHERE id = ?`, id)
 }
 
 // LatestQualityReport returns the newest report of a dataset, or ErrNotFound.

@@ -224,3 +224,17 @@ func IsUniqueViolation(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key value")
 }
+
+// getOne reads one row into a T; no row is ErrNotFound, and errors name
+// what was read ("task x.y.1").
+func getOne[T any](ctx context.Context, s *Store, what, query string, args ...any) (T, error) {
+	var v T
+	err := s.rdb.GetContext(ctx, &v, s.q(query), args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("read %s: %w", what, err)
+	}
+	return v, nil
+}

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -107,15 +105,7 @@ func (s *Store) AssignTask(ctx context.Context, id, assignee string, at time.Tim
 
 // Task returns one task.
 func (s *Store) Task(ctx context.Context, id string) (Task, error) {
-	var t Task
-	err := s.rdb.GetContext(ctx, &t, s.q(`SELECT `+taskCols+` FROM tasks WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("task %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return t, fmt.Errorf("task %s: %w", id, err)
-	}
-	return t, nil
+	return getOne[Task](ctx, s, "task "+id, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, id)
 }
 
 // TaskFilter narrows Tasks.
