@@ -1,12 +1,11 @@
 package tableschema
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/civicflow/civicflow/internal/benchdata"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -73,60 +72,15 @@ func TestMain(m *testing.M) {
 }
 
 // luhnComplete appends the digit that makes digits pass the Luhn check.
-func luhnComplete(digits string) string {
-	for d := byte('0'); d <= '9'; d++ {
-		if s := digits + string(d); luhnValid(s) {
-			return s
-		}
-	}
-	panic("unreachable")
-}
-
-func randomSiret(r *rand.Rand) string {
-	siren := luhnComplete(fmt.Sprintf("%08d", r.IntN(100_000_000)))
-	if siren[0] == '3' && siren[:9] == "356000000" {
-		siren = "123456782"
-	}
-	return luhnComplete(siren + fmt.Sprintf("%04d", r.IntN(10_000)))
-}
-
+// writeSubventions writes the benchmark file (bench/tableschema-js/run.sh
+// calls it through a go test overlay to check the JS side reads the same bytes).
 func writeSubventions(path string, rows int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	r := rand.New(rand.NewPCG(1, 2))
-	natures := []string{"aide en numéraire", "aide en nature", "aide en numéraire;aide en nature"}
-	objets := []string{"Soutien au fonctionnement de l'association", `"Organisation du festival ""Jazz en ville"", édition annuelle"`,
-		"Aide à l'embauche", `"Projet culturel, ateliers et expositions"`, "Subvention exceptionnelle"}
-	fmt.Fprintln(w, "nomAttribuant,idAttribuant,dateConvention,referenceDecision,nomBeneficiaire,idBeneficiaire,rnaBeneficiaire,objet,montant,nature,conditionsVersement,datesPeriodeVersement,idRAE,notificationUE,pourcentageSubvention,dispositifAide")
-	start := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < rows; i++ {
-		d := start.AddDate(0, 0, i%2000)
-		siret, rna := randomSiret(r), ""
-		if i%10 == 0 {
-			siret, rna = "", fmt.Sprintf("W%09d", r.IntN(1_000_000_000))
-		}
-		period := d.Format("2006-01-02")
-		cond := "unique"
-		if i%3 == 0 {
-			period += "/" + d.AddDate(1, 0, 0).Format("2006-01-02")
-			cond = "échelonné"
-		}
-		rae := ""
-		if i%7 == 0 {
-			rae = fmt.Sprintf("%05d", r.IntN(100000))
-		}
-		notif := "non"
-		if i%11 == 0 {
-			notif = "oui"
-		}
-		fmt.Fprintf(w, "Ville de Poitiers,21860194600013,%s,DEL-%d,Association n°%d,%s,%s,%s,%d.%02d,%s,%s,%s,%s,%s,%.2f,%08x-102c-4440-ac3b-768f708edc0a\n",
-			d.Format("2006-01-02"), i, i, siret, rna, objets[i%len(objets)], 100+r.IntN(500000), r.IntN(100),
-			natures[i%len(natures)], cond, period, rae, notif, 0.01+float64(r.IntN(100))/100, i)
-	}
-	if err := w.Flush(); err != nil {
+	if err := benchdata.WriteSubventions(f, rows); err != nil {
+		f.Close()
 		return err
 	}
 	return f.Close()
