@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -471,16 +472,13 @@ func (s *Server) dataGetRelease(c echo.Context) error {
 	if err != nil || n <= 0 {
 		return Errorf(http.StatusBadRequest, "a release number is a positive integer")
 	}
-	limit, offset := 20, 0
-	if v := c.QueryParam("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 || limit > 1000 {
-			return Errorf(http.StatusBadRequest, "limit is 1 to 1000")
-		}
+	limit, err := intParam(c, "limit", 20, 1, 1000)
+	if err != nil {
+		return err
 	}
-	if v := c.QueryParam("offset"); v != "" {
-		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return Errorf(http.StatusBadRequest, "offset is a non-negative integer")
-		}
+	offset, err := intParam(c, "offset", 0, 0, math.MaxInt)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	rel, err := s.store.Release(ctx, d.ID, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func (s *Server) startInstance(c echo.Context) error {
 	if !s.allowedIn(c, "instances", "create", req.Department) {
 		return Errorf(http.StatusForbidden, "you may not start instances in department %s", req.Department)
 	}
-	id, err := StartInstance(c.Request().Context(), s.store, s.temporal, s.cfg.WorkerTaskQueue, req, actorOf(auth.PrincipalFrom(c), ""))
+	id, err := launchInstance(c.Request().Context(), s.store, s.temporal, s.cfg.WorkerTaskQueue, req, actorOf(auth.PrincipalFrom(c), ""))
 	if err != nil {
 		return err
 	}
@@ -54,8 +55,8 @@ func (s *Server) startInstance(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"id": id})
 }
 
-// StartInstance records and starts an instance of a deployed flow version.
-func StartInstance(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, req startRequest, initiator workflows.Actor) (string, error) {
+// launchInstance records and starts an instance of a deployed flow version.
+func launchInstance(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, req startRequest, initiator workflows.Actor) (string, error) {
 	v, err := st.FlowVersion(ctx, req.Flow, req.Version)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -172,10 +173,10 @@ func (s *Server) listInstances(c echo.Context) error {
 		return Errorf(http.StatusBadRequest, "status %q is not one of running, incident, completed, cancelled, terminated, failed", f.Status)
 	}
 	var err error
-	if f.Limit, err = intParam(c, "limit", 100); err != nil {
+	if f.Limit, err = intParam(c, "limit", 100, 0, math.MaxInt); err != nil {
 		return err
 	}
-	if f.Offset, err = intParam(c, "offset", 0); err != nil {
+	if f.Offset, err = intParam(c, "offset", 0, 0, math.MaxInt); err != nil {
 		return err
 	}
 	if svc := s.Auth(); svc != nil {
@@ -201,14 +202,19 @@ func (s *Server) listInstances(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"instances": out})
 }
 
-func intParam(c echo.Context, name string, def int) (int, error) {
+// intParam reads an optional integer query parameter within [min, max];
+// absent, it is def; out of range or not a number, a 400 naming it.
+func intParam(c echo.Context, name string, def, min, max int) (int, error) {
 	v := c.QueryParam(name)
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, Errorf(http.StatusBadRequest, "%s %q is not a non-negative integer", name, v)
+	if err != nil || n < min || n > max {
+		if max == math.MaxInt {
+			return 0, Errorf(http.StatusBadRequest, "%s %q is not an integer of at least %d", name, v, min)
+		}
+		return 0, Errorf(http.StatusBadRequest, "%s %q is not an integer from %d to %d", name, v, min, max)
 	}
 	return n, nil
 }
