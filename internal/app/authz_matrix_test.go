@@ -1,0 +1,316 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/civicflow/civicflow/internal/app"
+	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/config"
+	"github.com/civicflow/civicflow/internal/store/storetest"
+	"github.com/civicflow/civicflow/internal/web"
+)
+
+// The authorization matrix is the specification of who may call what,
+// written by hand (never read from policy.csv or the route table): every
+// route × every demo user, against real objects that belong to the voirie
+// department. agent.finances and steward.finances hold the same roles as
+// their voirie colleagues in another department, so every department check
+// inside a handler is exercised: they must be refused where their voirie
+// twins are allowed.
+
+// access says who may call a route.
+type access struct {
+	public   bool     // anyone, signed in or not
+	signedIn bool     // any signed-in user
+	roles    []string // holders of one of these roles…
+	scoped   bool     // …in the object's department (voirie) or in every department ("*")
+	owners   []string // these users as well (the object is theirs)
+}
+
+func anyone() access                      { return access{public: true} }
+func signedIn() access                    { return access{signedIn: true} }
+func inAnyDept(roles ...string) access    { return access{roles: roles} }
+func inObjectDept(roles ...string) access { return access{roles: roles, scoped: true} }
+
+// matrix is route → who may call it. A route of the server missing here
+// fails the test, and so does an entry for a route that does not exist.
+var matrix = map[string]access{
+	"GET /healthz":                                     anyone(),
+	"GET /metrics":                                     anyone(),
+	"POST /api/v1/login":                               anyone(),
+	"POST /api/v1/logout":                              anyone(),
+	"GET /auth/oidc/login":                             anyone(),
+	"GET /auth/oidc/callback":                          anyone(),
+	"GET /api/v1/schemas":                              anyone(),
+	"GET /api/v1/schemas/:name":                        anyone(),
+	"POST /api/v1/validate":                            anyone(),
+	"GET /api/v1/me":                                   signedIn(),
+	"POST /api/v1/me/password":                         signedIn(),
+	"GET /api/v1/me/tokens":                            signedIn(),
+	"POST /api/v1/me/tokens":                           signedIn(),
+	"DELETE /api/v1/me/tokens/:id":                     signedIn(),
+	"GET /api/v1/delegations":                          signedIn(),
+	"POST /api/v1/delegations":                         inAnyDept("approver", "admin"),
+	"DELETE /api/v1/delegations/:id":                   {roles: []string{"admin"}, owners: []string{"dgs"}},
+	"GET /api/v1/users":                                inAnyDept("admin"),
+	"POST /api/v1/users":                               inAnyDept("admin"),
+	"GET /api/v1/users/:id":                            inAnyDept("admin"),
+	"PATCH /api/v1/users/:id":                          inAnyDept("admin"),
+	"POST /api/v1/users/:id/memberships":               inAnyDept("admin"),
+	"DELETE /api/v1/users/:id/memberships/:role/:dept": inAnyDept("admin"),
+	"GET /api/v1/departments":                          inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/departments":                         inAnyDept("admin"),
+	"GET /api/v1/policies":                             inAnyDept("admin"),
+	"POST /api/v1/policies":                            inAnyDept("admin"),
+	"DELETE /api/v1/policies":                          inAnyDept("admin"),
+	"GET /api/v1/audit":                                inAnyDept("admin"),
+	"GET /api/v1/audit/verify":                         inAnyDept("admin"),
+	"POST /api/v1/schemas":                             inAnyDept("steward", "designer", "admin"),
+	"GET /api/v1/datasets":                             inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/datasets":                            inAnyDept("agent", "steward", "admin"),
+	"GET /api/v1/datasets/:id":                         inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"PATCH /api/v1/datasets/:id":                       inObjectDept("agent", "steward", "admin"),
+	"GET /api/v1/datasets/:id/files":                   inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/datasets/:id/files":                  inObjectDept("agent", "steward", "admin"),
+	"GET /api/v1/datasets/:id/releases/:n":             inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/reports/:id":                          inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/flows":                               inAnyDept("designer", "admin"),
+	"GET /api/v1/flows":                                inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/flows/:key":                           inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/instances":                           inAnyDept("agent", "steward", "designer", "admin"),
+	"GET /api/v1/instances":                            inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/instances/:id":                        inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /api/v1/instances/:id/cancel":                inObjectDept("steward", "designer", "admin"),
+	"POST /api/v1/instances/:id/resolve":               inObjectDept("steward", "designer", "admin"),
+	"GET /api/v1/tasks":                                inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/tasks/:id":                            inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	// The review task is offered to the voirie steward only.
+	"POST /api/v1/tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
+	"POST /api/v1/tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
+	"POST /api/v1/tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
+}
+
+// lastRoutes change the objects the other routes use: they run at the end,
+// in this order.
+var lastRoutes = []string{
+	"POST /api/v1/tasks/:id/claim",
+	"POST /api/v1/tasks/:id/unclaim",
+	"POST /api/v1/tasks/:id/complete",
+	"POST /api/v1/instances/:id/resolve",
+	"POST /api/v1/instances/:id/cancel",
+	"DELETE /api/v1/users/:id/memberships/:role/:dept",
+	"DELETE /api/v1/delegations/:id",
+}
+
+// skipped end the caller's session or change the password the test uses;
+// their own tests cover them.
+var skipped = map[string]bool{"POST /api/v1/logout": true, "POST /api/v1/me/password": true}
+
+func (a access) allows(u auth.DemoUser) bool {
+	if a.public || a.signedIn || slices.Contains(a.owners, u.Username) {
+		return true
+	}
+	for _, m := range u.Memberships {
+		if slices.Contains(a.roles, m.Role) && (!a.scoped || m.Department == "voirie" || m.Department == auth.AllDepartments) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsRole: u holds a role of a in some department (a refusal then comes
+// from the department check: 403 or 404 are both acceptable).
+func (a access) holdsRole(u auth.DemoUser) bool {
+	for _, m := range u.Memberships {
+		if slices.Contains(a.roles, m.Role) {
+			return true
+		}
+	}
+	return false
+}
+
+func startAppOn(t *testing.T, dbURL string) *env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DB = dbURL
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.TemporalPort = 0
+	cfg.Demo = true
+	a, err := app.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Mode{HTTP: true, Worker: true})
+	require.NoError(t, err)
+	t.Cleanup(a.Stop)
+	return &env{t: t, app: a, base: "http://" + a.Addr()}
+}
+
+func TestRouteAuthorizationMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two whole processes")
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			dbURL := ""
+			if d.Name != "sqlite" {
+				dbURL = d.URL(t)
+			}
+			runMatrix(t, startAppOn(t, dbURL))
+		})
+	}
+}
+
+// fixtures are real objects of the voirie department.
+type fixtures struct {
+	dataset, report, instance, task, delegation, user string
+}
+
+func makeFixtures(t *testing.T, e *env) fixtures {
+	t.Helper()
+	agent, steward, dgs, admin := e.login("agent.voirie"), e.login("steward.voirie"), e.login("dgs"), e.login("admin")
+	valid := filepath.Join("testdata", "scdl-subventions.valid.csv")
+
+	// A dataset with a release (a whole publication)…
+	dataset, first := newSubmission(t, agent, "voirie", valid)
+	review := steward.waitTask(first, "review")
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+review.ID+"/complete", decide("approve"), nil))
+	approval := dgs.waitTask(first, "approval")
+	require.Equal(t, 200, dgs.json(http.MethodPost, "/api/v1/tasks/"+approval.ID+"/complete", decide("approve"), nil))
+	agent.waitStatus(first, "completed")
+
+	// …and a second request waiting for the steward's review.
+	f := fixtures{dataset: dataset}
+	var started map[string]any
+	var ds struct {
+		Files []struct {
+			ID string `json:"id"`
+		} `json:"files"`
+		QualityReport *struct {
+			ID int64 `json:"id"`
+		} `json:"qualityReport"`
+	}
+	require.Equal(t, 200, agent.json(http.MethodGet, "/api/v1/datasets/"+dataset, nil, &ds))
+	require.NotEmpty(t, ds.Files)
+	require.NotNil(t, ds.QualityReport)
+	f.report = fmt.Sprint(ds.QualityReport.ID)
+	require.Equal(t, 201, agent.json(http.MethodPost, "/api/v1/instances", map[string]any{
+		"flow": "publication", "department": "voirie", "variables": map[string]any{"dataset": dataset, "file": ds.Files[0].ID},
+	}, &started))
+	f.instance = fmt.Sprint(started["id"])
+	f.task = steward.waitTask(f.instance, "review").ID
+
+	// A delegation given by the DGS, and a user the admin routes may change.
+	var del map[string]any
+	require.Equal(t, 201, dgs.json(http.MethodPost, "/api/v1/delegations", map[string]any{
+		"delegate": "steward.voirie", "role": "approver", "valid_until": time.Now().Add(24 * time.Hour).Format(time.RFC3339),
+	}, &del), "delegation: %v", del)
+	f.delegation = fmt.Sprint(del["id"])
+	var u map[string]any
+	st := admin.json(http.MethodPost, "/api/v1/users", map[string]any{
+		"username": "matrix.target", "display_name": "Cible", "email": "matrix.target@demo.civicflow.fr",
+		"memberships": []map[string]string{{"role": "agent", "department": "voirie"}},
+	}, &u)
+	require.Equal(t, 201, st, "create user: %v", u)
+	f.user = fmt.Sprint(u["id"])
+	return f
+}
+
+func (f fixtures) fill(t *testing.T, path string) string {
+	r := strings.NewReplacer(
+		"/datasets/:id/releases/:n", "/datasets/"+f.dataset+"/releases/1",
+		"/datasets/:id", "/datasets/"+f.dataset,
+		"/reports/:id", "/reports/"+f.report,
+		"/instances/:id", "/instances/"+f.instance,
+		"/tasks/:id", "/tasks/"+f.task,
+		"/delegations/:id", "/delegations/"+f.delegation,
+		"/users/:id/memberships/:role/:dept", "/users/"+f.user+"/memberships/agent/voirie",
+		"/users/:id", "/users/"+f.user,
+		"/flows/:key", "/flows/publication",
+		"/schemas/:name", "/schemas/scdl-subventions",
+		"/me/tokens/:id", "/me/tokens/999999",
+	)
+	out := r.Replace(path)
+	require.NotContains(t, out, ":", "no fixture for %s", path)
+	return out
+}
+
+func runMatrix(t *testing.T, e *env) {
+	f := makeFixtures(t, e)
+
+	// Every route of the server is specified, and every specification is a route.
+	var routes []string
+	for _, r := range web.RouteTable() {
+		key := r.Method + " " + r.Path
+		_, ok := matrix[key]
+		require.True(t, ok, "route %s is not in the authorization matrix", key)
+		routes = append(routes, key)
+	}
+	for key := range matrix {
+		require.Contains(t, routes, key, "the matrix names a route the server does not have")
+	}
+	slices.SortFunc(routes, func(a, b string) int {
+		ia, ib := slices.Index(lastRoutes, a), slices.Index(lastRoutes, b)
+		if ia != ib {
+			return ia - ib
+		}
+		return strings.Compare(a, b)
+	})
+
+	tokens := map[string]string{}
+	for _, u := range auth.DemoUsers {
+		tokens[u.Username] = e.login(u.Username).token
+	}
+	for _, key := range routes {
+		if skipped[key] {
+			continue
+		}
+		method, path, _ := strings.Cut(key, " ")
+		spec := matrix[key]
+		url := f.fill(t, path)
+		body, ct := "", ""
+		if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete {
+			body, ct = "{}", "application/json"
+		}
+		if !spec.public {
+			st := e.do("", method, url, ct, strings.NewReader(body), nil)
+			require.Equal(t, http.StatusUnauthorized, st, "anonymous %s", key)
+		}
+		for _, u := range auth.DemoUsers {
+			st := e.do(tokens[u.Username], method, url, ct, strings.NewReader(body), nil)
+			require.Less(t, st, 500, "%s as %s", key, u.Username)
+			switch {
+			case spec.allows(u):
+				require.NotContains(t, []int{401, 403}, st, "%s as %s should be allowed", key, u.Username)
+			case spec.scoped && spec.holdsRole(u), len(spec.owners) > 0:
+				require.Contains(t, []int{403, 404}, st, "%s as %s (another department's object) should be refused", key, u.Username)
+			default:
+				require.Equal(t, http.StatusForbidden, st, "%s as %s should be refused", key, u.Username)
+			}
+		}
+	}
+
+	// Lists never show another department's objects.
+	for _, name := range []string{"agent.finances", "steward.finances"} {
+		for _, list := range []string{"/api/v1/datasets", "/api/v1/instances", "/api/v1/tasks"} {
+			req, _ := http.NewRequest(http.MethodGet, e.base+list, nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[name])
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.Equal(t, 200, resp.StatusCode, "%s as %s", list, name)
+			for _, id := range []string{f.dataset, f.instance, f.task} {
+				require.NotContains(t, string(b), `"`+id+`"`, "%s as %s lists a voirie object", list, name)
+			}
+		}
+	}
+}
