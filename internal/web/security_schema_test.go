@@ -23,7 +23,7 @@ func TestSecurityPatternLinear(t *testing.T) {
 	require.Equal(t, 201, r.status, r.body)
 
 	for _, n := range []int{2_000, 10_000} {
-		bad := strings.Repeat("A", n-1) + "!"  // no match: the worst case of backtracking
+		bad := strings.Repeat("A", n-1) + "!"           // no match: the worst case of backtracking
 		good := strings.Repeat("AB 1", n/4)[:n-1] + "Z" // a match
 		worse := strings.Repeat("a", n)                 // (a|aa)*b without the b
 		csv := fmt.Sprintf("code,troncon\n%s,ab\n%s,%s\n", bad, good, worse)
