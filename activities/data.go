@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -51,8 +50,9 @@ type Data struct {
 	Logger  *slog.Logger
 	// Fetch tunes URL sources (tests set AllowPrivate).
 	Fetch ingest.FetchOptions
-	// HTTPClient is used by civicflow.http (default: 30 s timeout).
-	HTTPClient *http.Client
+	// Guard keeps civicflow.http and URL sources away from internal
+	// addresses, but for its allow-list (--http-allow); nil refuses them all.
+	Guard *ingest.Guard
 	// AnonymiseKey is the HMAC key of pseudonymisation; when empty a random
 	// key is created once and kept in the settings table.
 	AnonymiseKey []byte

@@ -283,6 +283,9 @@ func (d *Data) fetch(ctx context.Context, f store.DataFile) (store.DataFile, boo
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
 	opts := d.Fetch
+	if opts.Guard == nil {
+		opts.Guard = d.Guard
+	}
 	if f.SHA256 != "" {
 		opts.ETag, opts.LastModified = f.ETag, f.LastModified
 	}

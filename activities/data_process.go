@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/civicflow/civicflow/internal/anonymise"
+	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/mdm"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/workflows"
@@ -219,6 +220,9 @@ func smallVars(vars map[string]any) map[string]any {
 // HTTP POSTs the instance variables as JSON to param url (http or https
 // only; param timeout, default 10s). A 2xx answer's JSON object becomes
 // the variable response; 4xx is an incident, 5xx and network errors retry.
+// The request goes through the SSRF guard (d.Guard): an internal address
+// (loopback, private, link-local, cloud metadata), reached directly, by a
+// name or by a redirect, is an incident unless --http-allow lists it.
 func (d *Data) HTTP(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
 	u, err := url.Parse(in.Params["url"])
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -242,12 +246,23 @@ func (d *Data) HTTP(ctx context.Context, in workflows.ActivityInput) (workflows.
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", runKey(in))
-	client := d.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := client.Do(req)
+	resp, err := d.Guard.Client(timeout, 5).Do(req)
 	if err != nil {
+		if errors.Is(err, ingest.ErrBlocked) || errors.Is(err, ingest.ErrScheme) {
+			var why error = err
+			var blocked *ingest.BlockedError
+			if errors.As(err, &blocked) {
+				why = blocked
+			}
+			where := u.Redacted()
+			var ue *url.Error
+			if errors.As(err, &ue) && ue.URL != u.String() {
+				if to, perr := url.Parse(ue.URL); perr == nil {
+					where += " (redirected to " + to.Redacted() + ")"
+				}
+			}
+			return workflows.ActivityResult{}, badInput("POST %s refused: %v", where, why)
+		}
 		return workflows.ActivityResult{}, fmt.Errorf("POST %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()

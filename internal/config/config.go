@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +56,13 @@ type Config struct {
 	SessionTTL      time.Duration // --session-ttl
 	AuditRetention  time.Duration // --audit-retention
 	WorkerTaskQueue string        // --task-queue
+
+	// HTTPAllow (--http-allow) lists, separated by commas, the internal
+	// services that outgoing requests (the civicflow.http activity, URL
+	// sources) may reach although the SSRF guard refuses loopback, private
+	// and link-local addresses: CIDRs, IP addresses, host names, or
+	// "*.domain" for the subdomains of a domain. Empty: none.
+	HTTPAllow string
 }
 
 // Default returns the configuration of a fresh single-machine install.
@@ -102,6 +111,7 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.TemporalTLSCA, "temporal-tls-ca", c.TemporalTLSCA, "CA bundle (PEM) to verify the Temporal server")
 		fs.StringVar(&c.TemporalAPIKey, "temporal-api-key", c.TemporalAPIKey, "API key for Temporal Cloud")
 		fs.StringVar(&c.WorkerTaskQueue, "task-queue", c.WorkerTaskQueue, "Temporal task queue of the flows")
+		fs.StringVar(&c.HTTPAllow, "http-allow", c.HTTPAllow, "internal services that flows (civicflow.http) and URL sources may reach: CIDRs, IP addresses, host names or *.domain, comma-separated (default none)")
 	}
 	if groups&FlagsHTTP != 0 {
 		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
@@ -189,6 +199,33 @@ func (c *Config) SQLitePath() string {
 // TemporalDBPath is the embedded server's SQLite file.
 func (c *Config) TemporalDBPath() string { return filepath.Join(c.DataDir, "temporal.db") }
 
+// HTTPAllowList parses HTTPAllow into networks (CIDRs and addresses) and
+// host names ("*.domain" included), or names the bad entry.
+func (c *Config) HTTPAllowList() ([]netip.Prefix, []string, error) {
+	var nets []netip.Prefix
+	var hosts []string
+	for _, e := range strings.FieldsFunc(c.HTTPAllow, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if p, err := netip.ParsePrefix(e); err == nil {
+			if p.Bits() == 0 {
+				return nil, nil, fmt.Errorf("--http-allow %q would let requests reach every address: list the internal networks one by one", e)
+			}
+			nets = append(nets, p.Masked())
+			continue
+		}
+		if a, err := netip.ParseAddr(e); err == nil {
+			nets = append(nets, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		if !hostPatternRE.MatchString(e) {
+			return nil, nil, fmt.Errorf("--http-allow %q is neither a CIDR, an IP address, a host name nor *.domain", e)
+		}
+		hosts = append(hosts, strings.ToLower(strings.TrimSuffix(e, ".")))
+	}
+	return nets, hosts, nil
+}
+
+var hostPatternRE = regexp.MustCompile(`^(?i)(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$`)
+
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
@@ -233,6 +270,9 @@ func (c *Config) Validate(groups int) error {
 		}
 		if c.WorkerTaskQueue == "" {
 			return errors.New("--task-queue is empty")
+		}
+		if _, _, err := c.HTTPAllowList(); err != nil {
+			return err
 		}
 	}
 	if groups&FlagsHTTP != 0 {

@@ -48,6 +48,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"public url", func(c *Config) { c.PublicURL = "ftp://x" }, "--public-url"},
 		{"oidc", func(c *Config) { c.OIDCIssuer = "https://idp.example" }, "--oidc-client-id"},
 		{"audit retention", func(c *Config) { c.AuditRetention = time.Minute }, "--audit-retention"},
+		{"http allow: garbage", func(c *Config) { c.HTTPAllow = "10.0.0.0/8, http://x/" }, "--http-allow"},
+		{"http allow: everything", func(c *Config) { c.HTTPAllow = "0.0.0.0/0" }, "--http-allow"},
+		{"http allow: bare star", func(c *Config) { c.HTTPAllow = "*" }, "--http-allow"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,4 +69,25 @@ func TestUnknownFlag(t *testing.T) {
 	err := Parse(c.FlagSet("worker", FlagsCommon|FlagsTemporal), []string{"--http", "x"}, func(string) string { return "" })
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "unknown flag -http"), err.Error())
+}
+
+func TestHTTPAllowList(t *testing.T) {
+	c := Default()
+	fs := c.FlagSet("worker", FlagsCommon|FlagsTemporal)
+	env := map[string]string{"CIVICFLOW_HTTP_ALLOW": "10.1.0.0/16, 192.168.1.10 sig.mairie.local,*.Intra.local.,fd00::1"}
+	require.NoError(t, Parse(fs, nil, func(k string) string { return env[k] }))
+	require.NoError(t, c.Validate(FlagsCommon|FlagsTemporal))
+	nets, hosts, err := c.HTTPAllowList()
+	require.NoError(t, err)
+	var got []string
+	for _, n := range nets {
+		got = append(got, n.String())
+	}
+	require.Equal(t, []string{"10.1.0.0/16", "192.168.1.10/32", "fd00::1/128"}, got)
+	require.Equal(t, []string{"sig.mairie.local", "*.intra.local"}, hosts)
+	c.HTTPAllow = ""
+	nets, hosts, err = c.HTTPAllowList()
+	require.NoError(t, err)
+	require.Empty(t, nets)
+	require.Empty(t, hosts)
 }

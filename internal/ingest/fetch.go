@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"syscall"
 	"time"
 )
 
@@ -28,9 +27,13 @@ type FetchOptions struct {
 	MaxBytes int64
 	// Client replaces the default client. The SSRF guard then checks the
 	// resolved addresses of every URL (initial and redirects) before the
-	// request, which a DNS rebinding could evade; the default client checks at
-	// connect time instead and does not use proxies.
+	// request, which a DNS rebinding could evade; the default client goes
+	// through Guard's transport, which checks every connection on the
+	// address it dials, and does not use proxies.
 	Client *http.Client
+	// Guard is the SSRF guard with the installation's allow-list
+	// (--http-allow); nil refuses every internal address.
+	Guard *Guard
 	// AllowPrivate disables the SSRF guard, which otherwise refuses loopback,
 	// private, link-local, CGNAT, multicast and unspecified addresses.
 	// Tests against httptest.Server set it.
@@ -59,7 +62,7 @@ type FetchResult struct {
 // Fetch errors; test with errors.Is.
 var (
 	ErrScheme  = errors.New("only http and https URLs are fetched")
-	ErrBlocked = errors.New("address not allowed (private, loopback or link-local)")
+	ErrBlocked = errors.New("address not allowed (loopback, private, link-local or cloud metadata)")
 )
 
 // HTTPStatusError is returned for an answer other than 2xx or 304.
@@ -108,7 +111,7 @@ func Fetch(ctx context.Context, rawURL string, dst io.Writer, opts FetchOptions)
 
 	client := fetchClient(opts)
 	if opts.Client != nil && !opts.AllowPrivate {
-		if err := checkHost(ctx, u.Hostname()); err != nil {
+		if err := opts.Guard.checkHost(ctx, u.Hostname()); err != nil {
 			return res, fmt.Errorf("fetch %s: %w", redact(u), err)
 		}
 	}
@@ -164,36 +167,26 @@ func Fetch(ctx context.Context, rawURL string, dst io.Writer, opts FetchOptions)
 }
 
 // fetchClient returns the client for opts: a copy of opts.Client with the
-// redirect policy, or a guarded client of our own.
+// redirect policy, or a client over the guard's transport.
 func fetchClient(opts FetchOptions) *http.Client {
 	var c http.Client
-	if opts.Client != nil {
+	switch {
+	case opts.Client != nil:
 		c = *opts.Client
-	} else {
+	case opts.AllowPrivate:
 		d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
-		if !opts.AllowPrivate {
-			d.Control = guardControl
-		}
-		c.Transport = &http.Transport{
-			Proxy:                 nil, // a proxy would hide the real destination from the guard
-			DialContext:           d.DialContext,
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   15 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			MaxIdleConns:          10,
-			IdleConnTimeout:       30 * time.Second,
-		}
+		c.Transport = &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 15 * time.Second, ResponseHeaderTimeout: 30 * time.Second}
+	default:
+		c.Transport = opts.Guard.Transport()
 	}
 	custom := opts.Client != nil
+	policy := redirectPolicy(opts.MaxRedirects)
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) > opts.MaxRedirects {
-			return fmt.Errorf("more than %d redirects", opts.MaxRedirects)
-		}
-		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-			return fmt.Errorf("redirect to %s: %w", redact(req.URL), ErrScheme)
+		if err := policy(req, via); err != nil {
+			return err
 		}
 		if custom && !opts.AllowPrivate {
-			if err := checkHost(req.Context(), req.URL.Hostname()); err != nil {
+			if err := opts.Guard.checkHost(req.Context(), req.URL.Hostname()); err != nil {
 				return fmt.Errorf("redirect to %s: %w", redact(req.URL), err)
 			}
 		}
@@ -202,45 +195,15 @@ func fetchClient(opts FetchOptions) *http.Client {
 	return &c
 }
 
-// guardControl runs after DNS resolution, on the address actually dialled.
-func guardControl(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", address, ErrBlocked)
-	}
-	if blockedAddr(ap.Addr()) {
-		return fmt.Errorf("dial %s: %w", address, ErrBlocked)
-	}
-	return nil
-}
-
-// checkHost resolves host and refuses it if any address is blocked.
-func checkHost(ctx context.Context, host string) error {
-	if a, err := netip.ParseAddr(host); err == nil {
-		if blockedAddr(a) {
-			return fmt.Errorf("host %s: %w", host, ErrBlocked)
-		}
-		return nil
-	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", host, err)
-	}
-	for _, a := range addrs {
-		if blockedAddr(a) {
-			return fmt.Errorf("host %s (%s): %w", host, a, ErrBlocked)
-		}
-	}
-	return nil
-}
-
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("::/96"),         // IPv4-compatible (deprecated)
 	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
 	netip.MustParsePrefix("192.0.0.0/24"),
 	netip.MustParsePrefix("198.18.0.0/15"),
 	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach IPv4 internals
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64 can reach IPv4 internals
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215)
 }
 
 func blockedAddr(a netip.Addr) bool {

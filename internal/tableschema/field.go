@@ -307,7 +307,7 @@ func levenshtein(a, b string) int {
 type baseField struct {
 	desc    *FieldDescriptor
 	pattern *regexp.Regexp
-	fast    *fastPattern // same as pattern, without the regexp engine, when simple
+	fast    *fastPattern // same as pattern as a DFA, when compileFast covers it
 	// compiled bounds and enum, cast with the kind's own rules
 	min, max, exclMin, exclMax any
 	enum                       []any
@@ -528,7 +528,7 @@ func (b *baseField) checkBounds(cmp func(bound any) int, cell string) *Constrain
 }
 
 func (b *baseField) matchPattern(cell string) bool {
-	if b.fast != nil {
+	if b.fast != nil && (!b.fast.needValid || utf8.ValidString(cell)) {
 		return b.fast.MatchString(cell)
 	}
 	return b.pattern.MatchString(cell)

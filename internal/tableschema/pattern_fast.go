@@ -1,226 +1,400 @@
 package tableschema
 
 import (
+	"encoding/binary"
 	"regexp/syntax"
+	"slices"
+	"unicode"
 	"unicode/utf8"
 )
 
-// fastPattern matches the simple patterns schemas use most (`\d{14}`,
-// `W\d{9}`, dates, `([013-9]\d|2[AB1-9])\d{3}`) without the regexp engine:
-// byte classes with repetition, alternation, optional groups. Patterns with
-// anything else (non-ASCII classes, case folding, repeated groups…) keep
-// using regexp; TestFastPatternMatchesRegexp checks both agree.
-type fastPattern struct{ seq []fnode }
-
-type fkind uint8
-
-const (
-	fRep fkind = iota
-	fAlt
-	fBegin
-	fEnd
-)
-
-type fnode struct {
-	kind     fkind
-	cls      *[256]bool
-	min, max int // max < 0: unbounded
-	alts     [][]fnode
+// fastPattern matches a pattern constraint with a deterministic automaton
+// over bytes (a DFA), built once when the schema is compiled. Matching
+// reads each byte of the cell once and does one table look-up per byte: it
+// runs in time linear in the cell, whatever the pattern, and never
+// backtracks (a steward's `[A-Z0-9]+[A-Z0-9 ]*[A-Z0-9]+` took 13 s on a
+// 2,000-character cell with the backtracking matcher this replaces).
+//
+// The DFA is the subset construction of the pattern's Thompson automaton
+// (regexp/syntax's Prog, the one Go's regexp runs), each rune class turned
+// into the byte sequences of its UTF-8 encodings. Go's regexp reads an
+// invalid UTF-8 byte as U+FFFD; when a class of the pattern holds U+FFFD
+// ("." or [^/] do), only valid UTF-8 cells go through the DFA (needValid)
+// and the others through regexp. Patterns the DFA does not cover keep
+// using Go's regexp, which is linear in the cell too (RE2): word
+// boundaries, multi-line anchors, and patterns whose DFA would exceed the
+// limits below (compileFast returns nil). FuzzFastPatternMatchesRegexp
+// and TestFastPatternMatchesRegexp check that both agree.
+type fastPattern struct {
+	class       [256]uint8 // byte → equivalence class
+	ncls        int
+	trans       []int32 // row offset (state×ncls) + class → next row offset; row 0 is the dead state
+	accept      []bool  // per state: the whole cell matches when it ends here
+	start       int32   // row offset of the start state
+	acceptEmpty bool    // the empty cell matches
+	needValid   bool    // a class holds U+FFFD: invalid UTF-8 cells must use regexp
 }
 
-// compileFast returns nil when the pattern is not simple enough.
+// Limits of compileFast: past them the pattern keeps using regexp. The
+// table is at most 1 MiB; building it visits at most maxFastWork NFA
+// states (a few milliseconds).
+const (
+	maxFastInsts     = 5000    // instructions of the regexp program
+	maxFastNFAStates = 1 << 14 // with the intermediate states of UTF-8 sequences
+	maxFastTable     = 1 << 18 // DFA states × byte classes
+	maxFastWork      = 1 << 22 // NFA states visited while building the DFA
+)
+
+// nfa is the byte-level Thompson automaton: one state per program
+// instruction, plus the intermediate states of multi-byte UTF-8 sequences.
+type nfa struct {
+	states    []nstate
+	start     int
+	work      int
+	needValid bool
+}
+
+type nstate struct {
+	kind  nkind
+	out   []int32        // epsilon successors (nEps), or the successor of an assertion (nAssert)
+	op    syntax.EmptyOp // nAssert: EmptyBeginText and/or EmptyEndText
+	bytes []brange       // nByte: transitions
+}
+
+type nkind uint8
+
+const (
+	nFail nkind = iota
+	nEps
+	nAssert
+	nByte
+	nMatch
+)
+
+type brange struct {
+	lo, hi byte
+	to     int32
+}
+
+// compileFast returns the DFA of pattern, or nil when the pattern is not
+// covered (see fastPattern).
 func compileFast(pattern string) *fastPattern {
 	re, err := syntax.Parse("^(?:"+translatePattern(pattern)+")$", syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	seq, ok := flatten(re)
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil || len(prog.Inst) > maxFastInsts {
+		return nil
+	}
+	a, ok := buildNFA(prog)
 	if !ok {
 		return nil
 	}
-	budget := maxExpandedNodes
-	if seq, ok = expandAlts(seq, &budget); !ok {
-		return nil
-	}
-	return &fastPattern{seq: seq}
+	return a.determinize()
 }
 
-// maxExpandedNodes bounds expandAlts: past it the pattern keeps using regexp.
-const maxExpandedNodes = 512
-
-// expandAlts rewrites seq so that an alternation is always its last node:
-// what follows an alternation is copied at the end of each alternative. The
-// matcher then needs no continuation stack (which cost an allocation per
-// match). budget bounds the copies (sequences of optional groups multiply).
-func expandAlts(seq []fnode, budget *int) ([]fnode, bool) {
-	if *budget -= len(seq); *budget < 0 {
-		return nil, false
+// buildNFA turns prog into a byte automaton; false when an instruction is
+// not covered.
+func buildNFA(prog *syntax.Prog) (*nfa, bool) {
+	a := &nfa{states: make([]nstate, len(prog.Inst)), start: prog.Start}
+	for pc := range prog.Inst {
+		in := &prog.Inst[pc]
+		s := &a.states[pc]
+		switch in.Op {
+		case syntax.InstFail:
+			s.kind = nFail
+		case syntax.InstMatch:
+			s.kind = nMatch
+		case syntax.InstNop, syntax.InstCapture:
+			s.kind, s.out = nEps, []int32{int32(in.Out)}
+		case syntax.InstAlt, syntax.InstAltMatch:
+			s.kind, s.out = nEps, []int32{int32(in.Out), int32(in.Arg)}
+		case syntax.InstEmptyWidth:
+			op := syntax.EmptyOp(in.Arg)
+			if op&^(syntax.EmptyBeginText|syntax.EmptyEndText) != 0 {
+				return nil, false // word boundaries, multi-line anchors: regexp
+			}
+			s.kind, s.op, s.out = nAssert, op, []int32{int32(in.Out)}
+		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+			s.kind = nByte
+			for _, r := range instRanges(in) {
+				if r[0] <= utf8.RuneError && utf8.RuneError <= r[1] {
+					a.needValid = true
+				}
+				ok := utf8Sequences(r[0], r[1], func(seq []brange) bool { return a.chain(pc, seq, int32(in.Out)) })
+				if !ok {
+					return nil, false
+				}
+			}
+		default:
+			return nil, false
+		}
 	}
-	for p, n := range seq {
-		if n.kind != fAlt {
+	return a, true
+}
+
+// instRanges returns the runes an instruction matches as [lo, hi] pairs,
+// case folding expanded as syntax.Inst.MatchRune does.
+func instRanges(in *syntax.Inst) [][2]rune {
+	switch in.Op {
+	case syntax.InstRuneAny:
+		return [][2]rune{{0, unicode.MaxRune}}
+	case syntax.InstRuneAnyNotNL:
+		return [][2]rune{{0, '\n' - 1}, {'\n' + 1, unicode.MaxRune}}
+	}
+	var out [][2]rune
+	if len(in.Rune) == 1 {
+		r0 := in.Rune[0]
+		out = append(out, [2]rune{r0, r0})
+		if in.Op == syntax.InstRune && syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
+			for r := unicode.SimpleFold(r0); r != r0; r = unicode.SimpleFold(r) {
+				out = append(out, [2]rune{r, r})
+			}
+		}
+		return out
+	}
+	for i := 0; i+1 < len(in.Rune); i += 2 {
+		out = append(out, [2]rune{in.Rune[i], in.Rune[i+1]})
+	}
+	return out
+}
+
+// utf8Sequences calls emit with sequences of byte ranges that together
+// match exactly the UTF-8 encodings of the runes lo..hi (surrogate halves,
+// which have none, excluded); each sequence is one to four byte ranges.
+// It is the splitting of RE2 and Rust's regex-syntax (utf8.rs): split the
+// range until both ends encode to the same length and every continuation
+// byte spans its whole 0x80-0xBF range below the first differing one.
+func utf8Sequences(lo, hi rune, emit func([]brange) bool) bool {
+	maxOf := [...]rune{0x7F, 0x7FF, 0xFFFF}
+	stack := [][2]rune{{lo, hi}}
+outer:
+	for len(stack) > 0 {
+		r := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+	inner:
+		for {
+			if r[0] < 0xE000 && r[1] > 0xD7FF { // cut out the surrogates
+				stack = append(stack, [2]rune{0xE000, r[1]})
+				r[1] = 0xD7FF
+			}
+			if r[0] > r[1] {
+				continue outer
+			}
+			for _, m := range maxOf {
+				if r[0] <= m && m < r[1] {
+					stack = append(stack, [2]rune{m + 1, r[1]})
+					r[1] = m
+					continue inner
+				}
+			}
+			if r[1] < utf8.RuneSelf {
+				if !emit([]brange{{lo: byte(r[0]), hi: byte(r[1])}}) {
+					return false
+				}
+				continue outer
+			}
+			for i := 1; i < utf8.UTFMax; i++ {
+				m := rune(1)<<(6*i) - 1
+				if r[0]&^m != r[1]&^m {
+					if r[0]&m != 0 {
+						stack = append(stack, [2]rune{r[0] | m + 1, r[1]})
+						r[1] = r[0] | m
+						continue inner
+					}
+					if r[1]&m != m {
+						stack = append(stack, [2]rune{r[1] &^ m, r[1]})
+						r[1] = r[1]&^m - 1
+						continue inner
+					}
+				}
+			}
+			var a, b [utf8.UTFMax]byte
+			n := utf8.EncodeRune(a[:], r[0])
+			utf8.EncodeRune(b[:], r[1])
+			seq := make([]brange, n)
+			for i := range n {
+				seq[i] = brange{lo: a[i], hi: b[i]}
+			}
+			if !emit(seq) {
+				return false
+			}
+			continue outer
+		}
+	}
+	return true
+}
+
+// chain adds to state from the byte ranges of seq, one after the other
+// through new intermediate states, ending in to.
+func (a *nfa) chain(from int, seq []brange, to int32) bool {
+	cur := from
+	for i, r := range seq {
+		next := to
+		if i < len(seq)-1 {
+			if len(a.states) >= maxFastNFAStates {
+				return false
+			}
+			a.states = append(a.states, nstate{kind: nByte})
+			next = int32(len(a.states) - 1)
+		}
+		a.states[cur].bytes = append(a.states[cur].bytes, brange{r.lo, r.hi, next})
+		cur = int(next)
+	}
+	return true
+}
+
+// closure adds to set the states reachable from s without reading a byte,
+// given whether the position is the beginning and the end of the cell.
+// It keeps the byte and match states, and the end-of-text assertions not
+// yet satisfied (needed to decide acceptance at the end).
+func (a *nfa) closure(set []int32, seen []bool, s int32, atBegin, atEnd bool) []int32 {
+	stack := []int32{s}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[s] {
 			continue
 		}
-		out := append([]fnode(nil), seq[:p]...)
-		alt := fnode{kind: fAlt}
-		for _, a := range n.alts {
-			cont := append(append([]fnode(nil), a...), seq[p+1:]...)
-			e, ok := expandAlts(cont, budget)
-			if !ok {
-				return nil, false
+		seen[s] = true
+		a.work++
+		st := &a.states[s]
+		switch st.kind {
+		case nByte, nMatch:
+			set = append(set, s)
+		case nEps:
+			for i := len(st.out) - 1; i >= 0; i-- {
+				stack = append(stack, st.out[i])
 			}
-			alt.alts = append(alt.alts, e)
-		}
-		return append(out, alt), true
-	}
-	return seq, true
-}
-
-func flatten(re *syntax.Regexp) ([]fnode, bool) {
-	switch re.Op {
-	case syntax.OpConcat:
-		var out []fnode
-		for _, sub := range re.Sub {
-			s, ok := flatten(sub)
-			if !ok {
-				return nil, false
+		case nAssert:
+			begin, end := st.op&syntax.EmptyBeginText != 0, st.op&syntax.EmptyEndText != 0
+			switch {
+			case (begin && !atBegin) || (end && !atEnd):
+				if end && !begin {
+					set = append(set, s) // may hold at the end of the cell
+				}
+			default:
+				stack = append(stack, st.out[0])
 			}
-			out = append(out, s...)
-		}
-		return out, true
-	case syntax.OpCapture:
-		return flatten(re.Sub[0])
-	case syntax.OpEmptyMatch:
-		return nil, true
-	case syntax.OpBeginText:
-		return []fnode{{kind: fBegin}}, true
-	case syntax.OpEndText:
-		return []fnode{{kind: fEnd}}, true
-	case syntax.OpLiteral:
-		if re.Flags&syntax.FoldCase != 0 {
-			return nil, false
-		}
-		var out []fnode
-		var buf [utf8.UTFMax]byte
-		for _, r := range re.Rune {
-			n := utf8.EncodeRune(buf[:], r)
-			for _, b := range buf[:n] {
-				cls := new([256]bool)
-				cls[b] = true
-				out = append(out, fnode{kind: fRep, cls: cls, min: 1, max: 1})
-			}
-		}
-		return out, true
-	case syntax.OpCharClass:
-		cls, ok := asciiClass(re)
-		if !ok {
-			return nil, false
-		}
-		return []fnode{{kind: fRep, cls: cls, min: 1, max: 1}}, true
-	case syntax.OpRepeat, syntax.OpStar, syntax.OpPlus, syntax.OpQuest:
-		min, max := re.Min, re.Max
-		switch re.Op {
-		case syntax.OpStar:
-			min, max = 0, -1
-		case syntax.OpPlus:
-			min, max = 1, -1
-		case syntax.OpQuest:
-			min, max = 0, 1
-		}
-		sub := re.Sub[0]
-		if sub.Op == syntax.OpCharClass || sub.Op == syntax.OpLiteral && len(sub.Rune) == 1 && sub.Rune[0] < utf8.RuneSelf && sub.Flags&syntax.FoldCase == 0 {
-			s, ok := flatten(sub)
-			if !ok || len(s) != 1 {
-				return nil, false
-			}
-			s[0].min, s[0].max = min, max
-			return s, true
-		}
-		if re.Op == syntax.OpQuest { // optional group: alternation with empty
-			s, ok := flatten(sub)
-			if !ok {
-				return nil, false
-			}
-			return []fnode{{kind: fAlt, alts: [][]fnode{s, nil}}}, true
-		}
-		return nil, false
-	case syntax.OpAlternate:
-		n := fnode{kind: fAlt}
-		for _, sub := range re.Sub {
-			s, ok := flatten(sub)
-			if !ok {
-				return nil, false
-			}
-			n.alts = append(n.alts, s)
-		}
-		return []fnode{n}, true
-	}
-	return nil, false
-}
-
-func asciiClass(re *syntax.Regexp) (*[256]bool, bool) {
-	cls := new([256]bool)
-	for i := 0; i+1 < len(re.Rune); i += 2 {
-		lo, hi := re.Rune[i], re.Rune[i+1]
-		if hi >= utf8.RuneSelf {
-			return nil, false
-		}
-		for r := lo; r <= hi; r++ {
-			cls[r] = true
 		}
 	}
-	return cls, true
+	return set
 }
 
-// MatchString reports whether the whole s matches.
-func (p *fastPattern) MatchString(s string) bool { return matchSeq(p.seq, s, 0) }
-
-// matchSeq matches seq at s[i:] to the end of s; an alternation is always the
-// last node of a sequence (expandAlts).
-func matchSeq(seq []fnode, s string, i int) bool {
-	for {
-		if len(seq) == 0 {
-			return i == len(s)
+// accepts reports whether the match state is reachable from set at the end
+// of the cell.
+func (a *nfa) accepts(set []int32, atBegin bool) bool {
+	seen := make([]bool, len(a.states))
+	var all []int32
+	for _, s := range set {
+		all = a.closure(all, seen, s, atBegin, true)
+	}
+	for _, s := range all {
+		if a.states[s].kind == nMatch {
+			return true
 		}
-		n := &seq[0]
-		switch n.kind {
-		case fBegin:
-			if i != 0 {
-				return false
-			}
-			seq = seq[1:]
-		case fEnd:
-			if i != len(s) {
-				return false
-			}
-			seq = seq[1:]
-		case fAlt:
-			for _, alt := range n.alts {
-				if matchSeq(alt, s, i) {
-					return true
+	}
+	return false
+}
+
+// determinize builds the DFA by subset construction, or returns nil past
+// the limits.
+func (a *nfa) determinize() *fastPattern {
+	p := &fastPattern{needValid: a.needValid}
+	// Byte classes: bytes that no transition tells apart share a class.
+	var cut [257]bool
+	cut[0], cut[256] = true, true
+	for _, s := range a.states {
+		for _, r := range s.bytes {
+			cut[r.lo], cut[int(r.hi)+1] = true, true
+		}
+	}
+	reps := []byte{} // one byte per class
+	for b, c := 0, -1; b < 256; b++ {
+		if cut[b] {
+			c++
+			reps = append(reps, byte(b))
+		}
+		p.class[b] = uint8(c)
+	}
+	p.ncls = len(reps)
+
+	ids := map[string]int32{}
+	var sets [][]int32
+	key := func(set []int32) string {
+		slices.Sort(set)
+		b := make([]byte, 0, 4*len(set))
+		for _, s := range set {
+			b = binary.LittleEndian.AppendUint32(b, uint32(s))
+		}
+		return string(b)
+	}
+	add := func(set []int32) (int32, bool) {
+		k := key(set)
+		if id, ok := ids[k]; ok {
+			return id, true
+		}
+		if (len(sets)+1)*p.ncls > maxFastTable {
+			return 0, false
+		}
+		id := int32(len(sets))
+		ids[k] = id
+		sets = append(sets, set)
+		return id, true
+	}
+	add(nil) // state 0: dead
+	seen := make([]bool, len(a.states))
+	startSet := a.closure(nil, seen, int32(a.start), true, false)
+	start, _ := add(startSet)
+	p.acceptEmpty = a.accepts([]int32{int32(a.start)}, true)
+
+	var trans []int32
+	for i := 0; i < len(sets); i++ {
+		row := make([]int32, p.ncls)
+		for c, b := range reps {
+			clear(seen)
+			var next []int32
+			for _, s := range sets[i] {
+				a.work += len(a.states[s].bytes)
+				for _, r := range a.states[s].bytes {
+					if r.lo <= b && b <= r.hi {
+						next = a.closure(next, seen, r.to, false, false)
+					}
 				}
 			}
-			return false
-		case fRep:
-			j, limit := i, len(s)
-			if n.max >= 0 && i+n.max < limit {
-				limit = i + n.max
+			if a.work > maxFastWork {
+				return nil
 			}
-			for j < limit && n.cls[s[j]] {
-				j++
+			id, ok := add(next)
+			if !ok {
+				return nil
 			}
-			if j-i < n.min {
-				return false
-			}
-			if j-i == n.min || len(seq) == 1 {
-				i, seq = j, seq[1:]
-				continue
-			}
-			for c := j; c >= i+n.min; c-- {
-				if matchSeq(seq[1:], s, c) {
-					return true
-				}
-			}
+			row[c] = id * int32(p.ncls)
+		}
+		trans = append(trans, row...)
+	}
+	p.trans = trans
+	p.start = start * int32(p.ncls)
+	p.accept = make([]bool, len(sets))
+	for i, set := range sets {
+		p.accept[i] = i > 0 && a.accepts(set, false)
+	}
+	return p
+}
+
+// MatchString reports whether the whole s matches: one table look-up per
+// byte. When needValid is set, s must be valid UTF-8 (see fastPattern).
+func (p *fastPattern) MatchString(s string) bool {
+	if len(s) == 0 {
+		return p.acceptEmpty
+	}
+	st := p.start
+	for i := 0; i < len(s); i++ {
+		st = p.trans[st+int32(p.class[s[i]])]
+		if st == 0 {
 			return false
 		}
 	}
+	return p.accept[st/int32(p.ncls)]
 }

@@ -77,7 +77,16 @@ type ptimeParts struct {
 	year, month, day, hour, min, sec, nsec, yday int
 	pm, hasPM, hasYear, twelve                   bool
 	loc                                          *time.Location
+	// failures counts the failed (token, position) attempts; past
+	// memoAfter they are remembered in failed, so that a format with many
+	// directives cannot make the backtracking exponential.
+	failures int
+	failed   map[[2]int]struct{}
 }
+
+// memoAfter is the number of failed attempts after which match remembers
+// them: real formats never get there, "%d%d%d…" on a long cell does.
+const memoAfter = 64
 
 var monthNames = []string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
 var dayNames = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -117,8 +126,30 @@ func (p *ptimeParts) time() (time.Time, bool) {
 }
 
 // match matches toks[ti:] against the rest of the cell, backtracking over the
-// widths of numeric directives like Python's regular expression does.
+// widths of numeric directives like Python's regular expression does. Its
+// outcome depends only on (ti, len(rest)), so failures are remembered once
+// they become numerous: each pair is then tried at most once, and the time
+// is linear in the cell for a given format.
 func (s *strptime) match(rest string, ti int, p *ptimeParts) bool {
+	at := [2]int{ti, len(rest)}
+	if p.failed != nil {
+		if _, ok := p.failed[at]; ok {
+			return false
+		}
+	}
+	if s.try(rest, ti, p) {
+		return true
+	}
+	if p.failures++; p.failures > memoAfter {
+		if p.failed == nil {
+			p.failed = map[[2]int]struct{}{}
+		}
+		p.failed[at] = struct{}{}
+	}
+	return false
+}
+
+func (s *strptime) try(rest string, ti int, p *ptimeParts) bool {
 	if ti == len(s.toks) {
 		return rest == ""
 	}

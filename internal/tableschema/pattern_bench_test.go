@@ -1,0 +1,42 @@
+package tableschema
+
+import "testing"
+
+// BenchmarkShippedPatterns matches the examples of every pattern of the
+// shipped schemas (the common case of the validator's hot path).
+//
+//	go test -run XXX -bench ShippedPatterns ./internal/tableschema
+func BenchmarkShippedPatterns(b *testing.B) {
+	type pc struct {
+		f    *baseField
+		cell string
+	}
+	var cases []pc
+	for _, s := range Shipped() {
+		sc, err := LoadShipped(s.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, fd := range sc.Fields {
+			d := fd.Descriptor()
+			ex, _ := d.Example.(string)
+			if d.Constraints.Pattern == "" || ex == "" {
+				continue
+			}
+			var f baseField
+			dd := &FieldDescriptor{Name: d.Name, Type: "string"}
+			dd.Constraints.Pattern = d.Constraints.Pattern
+			if err := f.setup(dd, &StringField{}); err != nil {
+				b.Fatal(err)
+			}
+			cases = append(cases, pc{&f, ex}, pc{&f, ex + "!"})
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, c := range cases {
+			c.f.matchPattern(c.cell)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cases)), "ns/cell")
+}
