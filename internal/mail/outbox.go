@@ -39,8 +39,9 @@ type Outbox struct {
 	// retries again on top.
 	Retries int
 	Backoff time.Duration
-	// Heartbeat, if set, is called while waiting between retries.
-	Heartbeat func()
+	// Heartbeat, if set, is called while waiting between retries (the
+	// activity records a heartbeat).
+	Heartbeat func(ctx context.Context)
 	// AfterAccept, if set, runs after the server accepted a message and
 	// before that is recorded: tests use it to kill the worker there.
 	AfterAccept func(ctx context.Context) error
@@ -87,7 +88,7 @@ func (o *Outbox) Deliver(ctx context.Context, key string) (store.MailMessage, er
 		case <-t.C:
 		}
 		if o.Heartbeat != nil {
-			o.Heartbeat()
+			o.Heartbeat(ctx)
 		}
 	}
 }
