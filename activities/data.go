@@ -80,6 +80,7 @@ func (d *Data) Register(r worker.ActivityRegistry) {
 		ActNotify:      d.Notify,
 		ActNoop:        d.Noop,
 		ActHTTP:        d.HTTP,
+		ActCollect:     d.Collect,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

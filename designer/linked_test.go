@@ -99,3 +99,17 @@ func TestFormIDPattern(t *testing.T) {
 		require.False(t, FormIDPattern.MatchString(bad), bad)
 	}
 }
+
+func TestCollecteFlowCompiles(t *testing.T) {
+	g, problems, err := Compile(CollecteBPMN, Options{})
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	require.Equal(t, CollecteKey, g.ID)
+	require.Equal(t, []string{"nightly"}, g.TimerStarts)
+	require.Equal(t, TimerCycle, g.Nodes["nightly"].Timer.Type)
+	c, err := ParseCycle(g.Nodes["nightly"].Timer.Value)
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Interval.Days)
+	require.Equal(t, "civicflow.collect", g.Nodes["collect"].Service.Activity)
+	require.NotNil(t, g.Nodes["review"].User.Form)
+}
