@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/civicflow/civicflow/internal/ingest"
+	"github.com/civicflow/civicflow/internal/mail"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/tableschema"
 	"github.com/civicflow/civicflow/workflows"
@@ -58,6 +59,11 @@ type Data struct {
 	AnonymiseKey []byte
 	// MaxErrors bounds the issues kept in a stored report (default 1,000).
 	MaxErrors int
+	// Mail sends the e-mails of civicflow.notify; nil means e-mail is off
+	// (notifications are only recorded).
+	Mail *mail.Outbox
+	// BaseURL starts the links in e-mails (--public-url).
+	BaseURL string
 }
 
 // Register registers the data activities by name.
@@ -74,6 +80,7 @@ func (d *Data) Register(r worker.ActivityRegistry) {
 		ActNotify:      d.Notify,
 		ActNoop:        d.Noop,
 		ActHTTP:        d.HTTP,
+		ActCollect:     d.Collect,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -13,10 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/civicflow/civicflow/internal/anonymise"
 	"github.com/civicflow/civicflow/internal/ingest"
+	"github.com/civicflow/civicflow/internal/mail"
 	"github.com/civicflow/civicflow/internal/mdm"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/workflows"
@@ -178,19 +177,22 @@ func (d *Data) Anonymise(ctx context.Context, in workflows.ActivityInput) (workf
 		DatasetID: ds.ID, InputSHA: src, OutputSHA: sha}, res)
 }
 
-// Notify records a notification (params to and template) and logs it;
-// delivery (e-mail) is a separate piece. Idempotent per scheduled
-// activity: a retry does not notify twice, a new firing does.
+// Notify records a notification (params to and template) and, when e-mail
+// is on, sends it: the template (internal/mail/templates) is rendered in
+// French for the task the reminder is about, to the users concerned (the
+// task's candidates, or the members of the role "to" names, or a user, or
+// an address), through the outbox, once. Idempotent per scheduled
+// activity (workflow, run, node, occurrence): a retry does not notify
+// twice, a new firing of the same boundary timer does.
 func (d *Data) Notify(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
 	to, tmpl := in.Params["to"], in.Params["template"]
 	if to == "" || tmpl == "" {
 		return workflows.ActivityResult{}, badInput("civicflow.notify needs the params to and template")
 	}
-	id := ""
-	if activity.IsActivity(ctx) {
-		id = activity.GetInfo(ctx).ActivityID
+	if !mail.HasTemplate(tmpl) {
+		return workflows.ActivityResult{}, badInput("civicflow.notify: unknown template %q (known: %s)", tmpl, strings.Join(mail.Templates(), ", "))
 	}
-	key := runKey(in, "notify", id)
+	key := notifyKey(ctx, in)
 	payload, _ := store.ToJSONText(map[string]any{"flow": in.Flow, "department": in.Department,
 		"dataset": stringVar(in, "dataset"), "variables": smallVars(in.Variables)})
 	n := &store.Notification{Key: &key, Recipient: to, Template: tmpl, InstanceID: in.InstanceID, NodeID: in.NodeID, Payload: payload}
@@ -201,8 +203,45 @@ func (d *Data) Notify(ctx context.Context, in workflows.ActivityInput) (workflow
 	if created {
 		d.log().Info("notification recorded", "to", to, "template", tmpl, "instance", in.InstanceID, "node", in.NodeID, "id", n.ID)
 	}
-	return workflows.ActivityResult{Variables: map[string]any{"notification": n.ID},
-		Message: fmt.Sprintf("notification %s recorded for %s", tmpl, to)}, nil
+	vars := map[string]any{"notification": n.ID}
+	if d.Mail == nil {
+		return workflows.ActivityResult{Variables: vars,
+			Message: fmt.Sprintf("notification %s recorded for %s (e-mail off: --smtp-host is not set)", tmpl, to)}, nil
+	}
+	m, err := d.Store.Mail(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		m, err = d.enqueueMail(ctx, in, n, key)
+	}
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	if m.Status != store.MailSkipped {
+		m, err = d.Mail.Deliver(ctx, key)
+		if err != nil {
+			var se *mail.SendError
+			if errors.As(err, &se) && se.Permanent {
+				return workflows.ActivityResult{}, badInput("e-mail %s not sent: %v", tmpl, err)
+			}
+			return workflows.ActivityResult{}, fmt.Errorf("e-mail %s not sent: %w", tmpl, err)
+		}
+	}
+	vars["mail"] = m.Status
+	switch m.Status {
+	case store.MailSent, store.MailUnconfirmed:
+		if m.SentAt != nil {
+			if err := d.Store.MarkNotificationSent(ctx, n.ID, *m.SentAt); err != nil {
+				return workflows.ActivityResult{}, err
+			}
+		}
+		note := ""
+		if m.Status == store.MailUnconfirmed {
+			note = " (unconfirmed: a worker stopped before recording the server's reply; not sent again)"
+		}
+		return workflows.ActivityResult{Variables: vars, Message: fmt.Sprintf("e-mail %s sent to %s%s", tmpl,
+			strings.Join(m.Recipients(), ", "), note)}, nil
+	default:
+		return workflows.ActivityResult{Variables: vars, Message: fmt.Sprintf("e-mail %s not sent: %s", tmpl, m.LastError)}, nil
+	}
 }
 
 // smallVars keeps the scalar variables (no reports or summaries).

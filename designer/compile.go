@@ -12,7 +12,7 @@ import (
 var KnownActivities = []string{
 	"civicflow.ingest", "civicflow.validate", "civicflow.harmonise", "civicflow.deduplicate",
 	"civicflow.anonymise", "civicflow.release", "civicflow.publish", "civicflow.expose",
-	"civicflow.notify", "civicflow.http", "civicflow.noop",
+	"civicflow.notify", "civicflow.http", "civicflow.noop", "civicflow.collect",
 }
 
 // Options tune Compile.

@@ -15,6 +15,10 @@ type Form struct {
 	Key    string          `json:"key,omitempty"`
 	Fields []FormField     `json:"fields,omitempty"`
 	Schema json.RawMessage `json:"schema,omitempty"`
+
+	// Version is the deployed form version a linked form (formId) resolved
+	// to when the flow was deployed; 0 for embedded forms.
+	Version int `json:"version,omitempty"`
 }
 
 // FormField is one input of a form-js form.

@@ -119,6 +119,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		log.Info("worker started", "task_queue", cfg.WorkerTaskQueue)
+		switch {
+		case cfg.SMTPHost == "":
+			log.Info("e-mail is off (--smtp-host is not set): reminders are recorded, not sent")
+		case cfg.PublicURL == "":
+			log.Warn("e-mail links point to "+cfg.BaseURL()+": set --public-url to the address users reach", "smtp", cfg.SMTPHost)
+		}
 	}
 	if mode.HTTP {
 		a.Web, err = web.New(web.Deps{Config: cfg, Store: a.Store, Temporal: a.Temporal, Logger: log, Registry: a.reg})

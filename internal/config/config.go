@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -63,6 +64,13 @@ type Config struct {
 	// and link-local addresses: CIDRs, IP addresses, host names, or
 	// "*.domain" for the subdomains of a domain. Empty: none.
 	HTTPAllow string
+	// E-mail of reminders and escalations (processes that run a worker).
+	SMTPHost     string // --smtp-host: SMTP server; empty = no e-mail (notifications are only recorded)
+	SMTPPort     int    // --smtp-port
+	SMTPUsername string // --smtp-username
+	SMTPPassword string // --smtp-password (prefer the env twin)
+	SMTPFrom     string // --smtp-from: sender, "Name <address>" or address
+	SMTPStartTLS bool   // --smtp-starttls: require STARTTLS (off only for a trusted local relay)
 }
 
 // Default returns the configuration of a fresh single-machine install.
@@ -82,6 +90,8 @@ func Default() Config {
 		SessionTTL:        12 * time.Hour,
 		AuditRetention:    365 * 24 * time.Hour,
 		WorkerTaskQueue:   "civicflow",
+		SMTPPort:          587,
+		SMTPStartTLS:      true,
 	}
 }
 
@@ -112,12 +122,20 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.TemporalAPIKey, "temporal-api-key", c.TemporalAPIKey, "API key for Temporal Cloud")
 		fs.StringVar(&c.WorkerTaskQueue, "task-queue", c.WorkerTaskQueue, "Temporal task queue of the flows")
 		fs.StringVar(&c.HTTPAllow, "http-allow", c.HTTPAllow, "internal services that flows (civicflow.http) and URL sources may reach: CIDRs, IP addresses, host names or *.domain, comma-separated (default none)")
+		fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "SMTP server for reminder and escalation e-mails (empty = no e-mail)")
+		fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "SMTP port (587 = submission with STARTTLS)")
+		fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (AUTH PLAIN, only over TLS)")
+		fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "SMTP password (prefer CIVICFLOW_SMTP_PASSWORD)")
+		fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, `sender of e-mails, e.g. "Mairie de X <ne-pas-repondre@ville-x.fr>"`)
+		fs.BoolVar(&c.SMTPStartTLS, "smtp-starttls", c.SMTPStartTLS, "require STARTTLS (--smtp-starttls=false only for a trusted local relay)")
+	}
+	if groups&(FlagsHTTP|FlagsTemporal) != 0 {
+		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL, in links of e-mails (https:// makes cookies Secure)")
 	}
 	if groups&FlagsHTTP != 0 {
 		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
 		fs.BoolVar(&c.RunWorker, "worker", c.RunWorker, "also run a worker in this process (--worker=false for a web-only node)")
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "seed demo departments, users and the publication flow")
-		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL (https:// makes cookies Secure)")
 		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")
 		fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lasts")
 		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL (ProConnect); empty = OIDC sign-in off")
@@ -274,6 +292,14 @@ func (c *Config) Validate(groups int) error {
 		if _, _, err := c.HTTPAllowList(); err != nil {
 			return err
 		}
+		if err := c.validateSMTP(); err != nil {
+			return err
+		}
+	}
+	if groups&(FlagsHTTP|FlagsTemporal) != 0 && c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url %q is not an http(s) URL", c.PublicURL)
+		}
 	}
 	if groups&FlagsHTTP != 0 {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
@@ -286,11 +312,6 @@ func (c *Config) Validate(groups int) error {
 		}
 		if c.SessionTTL < time.Minute {
 			return fmt.Errorf("--session-ttl %s is shorter than a minute", c.SessionTTL)
-		}
-		if c.PublicURL != "" {
-			if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("--public-url %q is not an http(s) URL", c.PublicURL)
-			}
 		}
 		if c.OIDCIssuer != "" {
 			if u, err := url.Parse(c.OIDCIssuer); err != nil || u.Scheme == "" || u.Host == "" {
@@ -308,6 +329,37 @@ func (c *Config) Validate(groups int) error {
 		return fmt.Errorf("--audit-retention %s is shorter than 24h", c.AuditRetention)
 	}
 	return nil
+}
+
+func (c *Config) validateSMTP() error {
+	if c.SMTPHost == "" {
+		return nil
+	}
+	if strings.ContainsAny(c.SMTPHost, ":/ ") {
+		return fmt.Errorf("--smtp-host %q is not a host name (give the port with --smtp-port)", c.SMTPHost)
+	}
+	if c.SMTPPort <= 0 || c.SMTPPort > 65535 {
+		return fmt.Errorf("--smtp-port %d is not a port number", c.SMTPPort)
+	}
+	if c.SMTPFrom == "" {
+		return errors.New("--smtp-host needs --smtp-from, the sender address of e-mails")
+	}
+	if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+		return fmt.Errorf("--smtp-from %q is not an e-mail address", c.SMTPFrom)
+	}
+	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+		return errors.New("--smtp-username and --smtp-password go together")
+	}
+	return nil
+}
+
+// BaseURL is where users reach the web UI, for links in e-mails:
+// --public-url, else the HTTP address.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	return "http://" + c.HTTPAddr
 }
 
 func validateDB(db string) error {

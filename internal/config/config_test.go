@@ -51,6 +51,11 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"http allow: garbage", func(c *Config) { c.HTTPAllow = "10.0.0.0/8, http://x/" }, "--http-allow"},
 		{"http allow: everything", func(c *Config) { c.HTTPAllow = "0.0.0.0/0" }, "--http-allow"},
 		{"http allow: bare star", func(c *Config) { c.HTTPAllow = "*" }, "--http-allow"},
+		{"smtp from", func(c *Config) { c.SMTPHost = "smtp.ville.fr" }, "--smtp-from"},
+		{"smtp from address", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp.ville.fr", "mairie" }, "--smtp-from"},
+		{"smtp host with port", func(c *Config) { c.SMTPHost, c.SMTPFrom = "smtp.ville.fr:25", "a@ville.fr" }, "--smtp-port"},
+		{"smtp port", func(c *Config) { c.SMTPHost, c.SMTPFrom, c.SMTPPort = "smtp.ville.fr", "a@ville.fr", 0 }, "--smtp-port"},
+		{"smtp credentials", func(c *Config) { c.SMTPHost, c.SMTPFrom, c.SMTPUsername = "smtp.ville.fr", "a@ville.fr", "u" }, "--smtp-password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +67,21 @@ func TestValidateNamesTheBadField(t *testing.T) {
 			require.NotContains(t, err.Error(), "\n", "one sentence")
 		})
 	}
+}
+
+func TestSMTPSettings(t *testing.T) {
+	env := map[string]string{"CIVICFLOW_SMTP_PASSWORD": "s3cret", "CIVICFLOW_SMTP_HOST": "smtp.ville.fr"}
+	c := Default()
+	require.Equal(t, 587, c.SMTPPort)
+	require.True(t, c.SMTPStartTLS, "STARTTLS by default")
+	fs := c.FlagSet("worker", FlagsCommon|FlagsTemporal)
+	require.NoError(t, Parse(fs, []string{"--smtp-username", "civicflow", "--smtp-from", "Mairie <ne-pas-repondre@ville.fr>",
+		"--smtp-starttls=false", "--public-url", "https://data.ville.fr/"}, func(k string) string { return env[k] }))
+	require.Equal(t, "smtp.ville.fr", c.SMTPHost)
+	require.Equal(t, "s3cret", c.SMTPPassword, "env twin")
+	require.False(t, c.SMTPStartTLS)
+	require.NoError(t, c.Validate(FlagsCommon|FlagsTemporal))
+	require.Equal(t, "https://data.ville.fr", c.BaseURL(), "workers know the public URL, for links in e-mails")
 }
 
 func TestUnknownFlag(t *testing.T) {

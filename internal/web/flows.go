@@ -42,7 +42,7 @@ func DeployFlow(ctx context.Context, st *store.Store, xml []byte, g *designer.Gr
 	if err != nil {
 		return store.FlowVersion{}, false, err
 	}
-	v, created, err := st.DeployFlow(ctx, g.ID, g.Name, store.FlowVersion{Checksum: designer.Checksum(xml), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
+	v, created, err := st.DeployFlow(ctx, g.ID, g.Name, store.FlowVersion{Checksum: designer.DeployChecksum(xml, g), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
 	if err == nil {
 		g.Key, g.Version = v.FlowKey, v.Version
 	}
@@ -76,17 +76,31 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(g.TimerStarts) > 0 && dept == "" {
-		return Errorf(http.StatusUnprocessableEntity, "flow %q starts on a timer (%s): add ?department=… to say which department its scheduled instances belong to", g.ID, strings.Join(g.TimerStarts, ", "))
+	if err := ResolveForms(ctx, s.store, g); err != nil {
+		return err
+	}
+	var sched *scheduleParams
+	if len(g.TimerStarts) > 0 {
+		sp, err := s.deployScheduleParams(c, g)
+		if err != nil {
+			return err
+		}
+		sched = &sp
+	} else if c.QueryParam("variables") != "" {
+		return Errorf(http.StatusUnprocessableEntity, "?variables= sets the start variables of scheduled instances, but flow %q has no timer start event", g.ID)
 	}
 	v, created, err := DeployFlow(ctx, s.store, xml, g, p.Name())
 	if err != nil {
 		return err
 	}
 	var schedules []string
-	if len(g.TimerStarts) > 0 {
-		if schedules, err = SyncSchedules(ctx, s.temporal, s.cfg.WorkerTaskQueue, g, dept); err != nil {
-			return &Error{Status: http.StatusServiceUnavailable, Msg: fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", v.FlowKey, v.Version), Err: err}
+	if sched != nil {
+		if schedules, err = s.applySchedule(ctx, g, *sched, p.Name()); err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
+				e.Msg = fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", v.FlowKey, v.Version)
+			}
+			return err
 		}
 	}
 	s.audit(c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version),
@@ -100,6 +114,38 @@ func (s *Server) deployFlow(c echo.Context) error {
 		out["schedules"] = schedules
 	}
 	return c.JSON(status, out)
+}
+
+// deployScheduleParams are the parameters of the scheduled instances of a
+// flow being deployed: ?department= and ?variables= (a JSON object), each
+// defaulting to what the flow's schedule holds from an earlier deployment
+// or PUT /api/v1/flows/{key}/schedule.
+func (s *Server) deployScheduleParams(c echo.Context, g *designer.Graph) (scheduleParams, error) {
+	ctx := c.Request().Context()
+	p := scheduleParams{Department: c.QueryParam("department")}
+	stored, err := s.store.FlowSchedule(ctx, g.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	if raw := c.QueryParam("variables"); raw != "" {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&p.Variables); err != nil || p.Variables == nil {
+			return p, &Error{Status: http.StatusBadRequest, Msg: "?variables= must be a JSON object, e.g. {\"dataset\":\"…\",\"source\":\"https://…\"}",
+				Problems: []FieldProblem{{Field: "variables", Message: "a JSON object is expected"}}}
+		}
+	} else if err == nil && len(stored.Variables) > 0 {
+		if err := json.Unmarshal(stored.Variables, &p.Variables); err != nil {
+			return p, err
+		}
+	}
+	if p.Department == "" {
+		p.Department = stored.Department
+	}
+	if p.Department == "" {
+		return p, Errorf(http.StatusUnprocessableEntity, "flow %q starts on a timer (%s): add ?department=… to say which department its scheduled instances belong to", g.ID, strings.Join(g.TimerStarts, ", "))
+	}
+	return p, s.checkScheduleParams(ctx, p)
 }
 
 func (s *Server) listFlows(c echo.Context) error {

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	s.peopleRoutes(api)
 	s.dataRoutes(api)
 	s.engineRoutes(api)
+	s.formRoutes(api)
+	s.scheduleRoutes(api)
 }
 
 // RouteTable is every route's permission.
@@ -38,5 +40,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, peopleRouteTable()...)
 	all = append(all, dataRouteTable()...)
 	all = append(all, engineRouteTable...)
+	all = append(all, formRouteTable...)
+	all = append(all, scheduleRouteTable...)
 	return all
 }
