@@ -59,7 +59,7 @@ t_interpreter() {
 # interpreter's own CPU cost; designer/BENCHMARKS.md, section workflows).
 t_interpreter_testenv() {
 	header "interpreter vs hand-written, in-memory test environment"
-	run go test -count="$COUNT" -run '^$' -bench 'BenchFlow$' -benchtime 200x ./workflows/
+	run go test -count=1 -run '^$' -bench '^BenchmarkBenchFlowTestEnv$' -benchtime 300x ./workflows/
 }
 
 # Round trip start → one activity → result, embedded server vs temporaltest.
