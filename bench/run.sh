@@ -52,26 +52,26 @@ free_port() {
 # batches of 10 instances; medians and ratios (docs/benchmarks.md, Foundation).
 t_interpreter() {
 	header "interpreter vs hand-written, embedded server, $PAIRS pairs"
-	run go test -count=1 -run '^$' -bench '^BenchmarkInterpreterVsHandwritten$' -benchtime "${PAIRS}x" ./internal/app/
+	run go test -vet=off -count=1 -run '^$' -bench '^BenchmarkInterpreterVsHandwritten$' -benchtime "${PAIRS}x" ./internal/app/
 }
 
 # The same two workflows in the SDK's in-memory test environment (the
 # interpreter's own CPU cost; designer/BENCHMARKS.md, section workflows).
 t_interpreter_testenv() {
 	header "interpreter vs hand-written, in-memory test environment"
-	run go test -count=1 -run '^$' -bench '^BenchmarkBenchFlowTestEnv$' -benchtime 300x ./workflows/
+	run go test -vet=off -count=1 -run '^$' -bench '^BenchmarkBenchFlowTestEnv$' -benchtime 300x ./workflows/
 }
 
 # Round trip start → one activity → result, embedded server vs temporaltest.
 t_roundtrip() {
 	header "workflow round trip: embedded (SQLite file) vs temporaltest in memory"
-	run go test -count="$COUNT" -run '^$' -bench '^BenchmarkRoundTrip$' -benchtime 20x ./internal/app/
+	run go test -vet=off -count="$COUNT" -run '^$' -bench '^BenchmarkRoundTrip$' -benchtime 20x ./internal/app/
 }
 
 # Cold start in-process (fresh data directory to healthy) and idle memory.
 t_coldstart_inprocess() {
 	header "cold start in-process"
-	run go test -count=1 -run '^$' -bench '^BenchmarkColdStart$' -benchtime 3x ./internal/app/
+	run go test -vet=off -count=1 -run '^$' -bench '^BenchmarkColdStart$' -benchtime 3x ./internal/app/
 }
 
 # Cold start, warm restart and idle RSS of the real binary.
@@ -112,13 +112,13 @@ t_coldstart() {
 # Authorization decisions vs plain Casbin Enforce (policies/BENCHMARKS.md).
 t_policies() {
 	header "authorization decisions"
-	run go test -count="$COUNT" -run '^$' -bench . -benchtime 1s ./policies/
+	run go test -vet=off -count="$COUNT" -run '^$' -bench . -benchtime 1s ./policies/
 }
 
 # Parse + validate + compile of flows (designer/BENCHMARKS.md).
 t_designer() {
 	header "designer compile"
-	run go test -count="$COUNT" -run '^$' -bench . -benchtime 2s ./designer/
+	run go test -vet=off -count="$COUNT" -run '^$' -bench . -benchtime 2s ./designer/
 }
 
 # Validation vs encoding/csv (ReuseRecord), interleaved in one process,
@@ -126,14 +126,14 @@ t_designer() {
 # internal/tableschema/BENCHMARKS.md).
 t_tableschema() {
 	header "tableschema: validate vs encoding/csv ReuseRecord, $ROWS rows, $RUNS pairs"
-	run env CIVICFLOW_BENCH_ROWS="$ROWS" go test -count=1 -run '^$' -bench '^BenchmarkValidateVsEncodingCSV$' -benchtime "${RUNS}x" ./internal/tableschema/
+	run env CIVICFLOW_BENCH_ROWS="$ROWS" go test -vet=off -count=1 -run '^$' -bench '^BenchmarkValidateVsEncodingCSV$' -benchtime "${RUNS}x" ./internal/tableschema/
 }
 
 # Each tableschema benchmark on its own (encoding/csv with and without
 # ReuseRecord, our reader, Validate), one pass each, in one process.
 t_tableschema_each() {
 	header "tableschema: each benchmark, $ROWS rows"
-	run env CIVICFLOW_BENCH_ROWS="$ROWS" go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/tableschema/
+	run env CIVICFLOW_BENCH_ROWS="$ROWS" go test -vet=off -count=1 -run '^$' -bench . -benchtime 1x ./internal/tableschema/
 }
 
 # Go validator vs the JavaScript tableschema package (docs/benchmarks-tableschema-js.md).
@@ -145,12 +145,12 @@ t_tableschema_js() {
 # Harmonisation and deduplication vs their copy / exact-key baselines.
 t_harmonise() {
 	header "harmonise vs copying the rows"
-	run go test -count="$COUNT" -run '^$' -bench . ./internal/harmonise/
+	run go test -vet=off -count="$COUNT" -run '^$' -bench . ./internal/harmonise/
 }
 
 t_mdm() {
 	header "deduplication: fuzzy vs exact key"
-	run go test -count="$COUNT" -run '^$' -bench . ./internal/mdm/
+	run go test -vet=off -count="$COUNT" -run '^$' -bench . ./internal/mdm/
 }
 
 targets=(interpreter interpreter-testenv roundtrip coldstart coldstart-inprocess policies designer
