@@ -45,7 +45,7 @@ func compileGraph(t testing.TB, xml string) designer.Graph {
 }
 
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	env *testsuite.TestWorkflowEnvironment
 	in  Input
 
@@ -59,7 +59,7 @@ type harness struct {
 	done    map[string]bool
 }
 
-func newHarness(t *testing.T, xml string, vars map[string]any) *harness {
+func newHarness(t testing.TB, xml string, vars map[string]any) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), results: map[string]error{}, done: map[string]bool{}}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/civicflow/civicflow/internal/store/storetest"
@@ -259,8 +261,15 @@ func TestHealthzFollowsTemporal(t *testing.T) {
 }
 
 // Scale-out: one process hosts Temporal, two workers and a web node share
-// PostgreSQL; a batch of workflows spreads over both workers, and killing
-// one in the middle loses nothing.
+// PostgreSQL. A batch of probes spreads its slow, heartbeating activities
+// over both workers; once the first worker holds activities in flight (as
+// the server sees them: the pending activities of
+// DescribeWorkflowExecution, started, with that worker's identity), it is
+// killed with SIGKILL. Each of those activities must then be retried and
+// completed by the second worker, as the workflow histories show: the
+// started event of the last attempt has attempt > 1, the second worker's
+// identity and a heartbeat timeout as its previous failure, and the
+// completed event follows with the same identity.
 func TestScaleOutOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long end-to-end test")
@@ -281,16 +290,38 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	c := dial(t, taddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	const n = 24
+	// The probe's activity works this long, heartbeating (timeout 5 s): long
+	// enough to be still in flight when the worker holding it is killed.
+	const n, work = 12, 8 * time.Second
 	var runs []client.WorkflowRun
+	var ids []string
 	for i := 0; i < n; i++ {
 		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("batch-%d", i), TaskQueue: "civicflow"},
-			worker.ProbeWorkflow, worker.ProbeInput{Work: 1500 * time.Millisecond})
+			worker.ProbeWorkflow, worker.ProbeInput{Work: work})
 		require.NoError(t, err)
 		runs = append(runs, r)
+		ids = append(ids, r.GetID())
 	}
-	time.Sleep(2 * time.Second)
-	w1.kill() // in the middle of the batch
+	p1, p2 := fmt.Sprint(w1.cmd.Process.Pid), fmt.Sprint(w2.cmd.Process.Pid)
+	// SDK worker identities are "<pid>@<host>@<task queue>".
+	id1, id2 := p1+"@", p2+"@"
+
+	// Kill the first worker once it holds activities in flight.
+	var held []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(held) == 0 && time.Now().Before(deadline) {
+		for id, who := range scaleOutInFlight(ctx, t, c, ids) {
+			if strings.HasPrefix(who, id1) {
+				held = append(held, id)
+			}
+		}
+		if len(held) == 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	require.NotEmpty(t, held, "the first worker never held a probe activity in flight")
+	w1.kill()
+	t.Logf("killed worker %s holding the activities of %v", p1, held)
 
 	pids := map[string]int{}
 	for _, r := range runs {
@@ -299,11 +330,19 @@ func TestScaleOutOnPostgres(t *testing.T) {
 		parts := strings.Split(res.Worker, "/")
 		pids[parts[len(parts)-1]]++
 	}
-	p1, p2 := fmt.Sprint(w1.cmd.Process.Pid), fmt.Sprint(w2.cmd.Process.Pid)
 	t.Logf("activities finished per worker pid: %v (w1=%s killed, w2=%s)", pids, p1, p2)
 	require.Equal(t, n, pids[p1]+pids[p2], "every workflow ran on one of the two workers")
-	require.Positive(t, pids[p2])
-	require.Positive(t, pids[p1], "the first worker took part before it was killed")
+
+	for _, id := range held {
+		started, completed := scaleOutActivityEvents(ctx, t, c, id)
+		require.NotNil(t, started, "%s: no ActivityTaskStarted", id)
+		require.NotNil(t, completed, "%s: the activity did not complete", id)
+		require.Greater(t, started.GetAttempt(), int32(1), "%s: the activity held by the killed worker was retried", id)
+		require.True(t, strings.HasPrefix(started.GetIdentity(), id2), "%s: retried on the other worker, got %q", id, started.GetIdentity())
+		require.Equal(t, enumspb.TIMEOUT_TYPE_HEARTBEAT, started.GetLastFailure().GetTimeoutFailureInfo().GetTimeoutType(),
+			"%s: the previous attempt ended by a heartbeat timeout (the kill), got %v", id, started.GetLastFailure())
+		require.True(t, strings.HasPrefix(completed.GetIdentity(), id2), "%s: completed by the other worker, got %q", id, completed.GetIdentity())
+	}
 
 	// Both processes applied the same migrations to the one database.
 	sdb, err := sql.Open("pgx", db)
@@ -312,4 +351,43 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	var v int
 	require.NoError(t, sdb.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&v))
 	require.Positive(t, v)
+}
+
+// scaleOutInFlight returns, for each workflow whose probe activity a worker
+// has started and not finished, that worker's identity (as the server
+// knows it).
+func scaleOutInFlight(ctx context.Context, t *testing.T, c client.Client, ids []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, id := range ids {
+		d, err := c.DescribeWorkflowExecution(ctx, id, "")
+		require.NoError(t, err)
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() == worker.ProbeActivity && pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED {
+				out[id] = pa.GetLastWorkerIdentity()
+			}
+		}
+	}
+	return out
+}
+
+// scaleOutActivityEvents returns the started and completed events of the
+// probe activity in a workflow's history. For a retried activity the server
+// records one started event, that of the last attempt.
+func scaleOutActivityEvents(ctx context.Context, t *testing.T, c client.Client, id string) (*historypb.ActivityTaskStartedEventAttributes, *historypb.ActivityTaskCompletedEventAttributes) {
+	t.Helper()
+	var started *historypb.ActivityTaskStartedEventAttributes
+	var completed *historypb.ActivityTaskCompletedEventAttributes
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+			started = a
+		}
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			completed = a
+		}
+	}
+	return started, completed
 }
