@@ -56,6 +56,11 @@ func decodeStrings(raw string) []string {
 const taskCols = `id, instance_id, node, name, flow_key, department, role, candidates, candidate_users, assignee, status, due, form,
 	variables, four_eyes, created_at, updated_at, completed_by, on_behalf_of, completed_at, data, message, seq`
 
+// taskListCols are taskCols without the two large ones: lists leave
+// Variables and Data empty ("{}"); Task reads them.
+const taskListCols = `id, instance_id, node, name, flow_key, department, role, candidates, candidate_users, assignee, status, due, form,
+	'{}' AS variables, four_eyes, created_at, updated_at, completed_by, on_behalf_of, completed_at, '{}' AS data, message, seq`
+
 func jsonText(v any, empty string) string {
 	if v == nil {
 		return empty
@@ -243,7 +248,9 @@ type TaskFilter struct {
 	Offset          int
 }
 
-// TaskPage is one page of tasks and how many match the filter in all.
+// TaskPage is one page of tasks and how many match the filter in all. The
+// tasks of a page come without their Variables and Data (read one Task for
+// them).
 type TaskPage struct {
 	Tasks []Task
 	Total int
@@ -261,16 +268,20 @@ const (
 func (s *Store) Tasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 	page := TaskPage{Tasks: []Task{}}
 	var w where
-	if f.Open {
-		w.raw("status IN ('open', 'claimed')")
-	}
 	if f.OfferedTo != nil && !slices.Contains(f.AlsoDepartments, AllDepartments) {
 		sub, args := offeredTo(*f.OfferedTo, f.Open, f.AlsoDepartments)
 		if sub == "" {
 			return page, nil
 		}
+		// The ids drive the query (primary key lookups). No status
+		// condition besides: the subquery already keeps open tasks only
+		// when asked (task_offers.open changes with the task's status, in
+		// the same transaction), and one here would let the planner scan
+		// every open task of the organisation instead.
 		w.conds = append(w.conds, "id IN ("+sub+")")
 		w.args = append(w.args, args...)
+	} else if f.Open {
+		w.raw("status IN ('open', 'claimed')")
 	}
 	w.eq("instance_id", f.Instance)
 	w.eq("department", f.Department)
@@ -290,7 +301,7 @@ func (s *Store) Tasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 	if page.Total == 0 || f.Offset >= page.Total {
 		return page, nil
 	}
-	q := `SELECT ` + taskCols + ` FROM tasks` + w.sql() + " ORDER BY CASE WHEN due IS NULL THEN 1 ELSE 0 END, due, created_at, id LIMIT ? OFFSET ?"
+	q := `SELECT ` + taskListCols + ` FROM tasks` + w.sql() + " ORDER BY CASE WHEN due IS NULL THEN 1 ELSE 0 END, due, created_at, id LIMIT ? OFFSET ?"
 	args := append(w.args, f.Limit, max(f.Offset, 0))
 	if err := s.rdb.SelectContext(ctx, &page.Tasks, s.q(q), args...); err != nil {
 		return page, fmt.Errorf("list tasks: %w", err)
@@ -332,7 +343,11 @@ func offeredTo(o Offeree, open bool, departments []string) (string, []any) {
 		args = append(append(args, openArgs...), o.Username, o.Username)
 	}
 	if len(departments) > 0 {
-		parts = append(parts, "SELECT id FROM tasks WHERE department IN (?"+strings.Repeat(", ?", len(departments)-1)+")")
+		cond := "department IN (?" + strings.Repeat(", ?", len(departments)-1) + ")"
+		if open {
+			cond = "status IN ('open', 'claimed') AND " + cond
+		}
+		parts = append(parts, "SELECT id FROM tasks WHERE "+cond)
 		for _, d := range departments {
 			args = append(args, d)
 		}

@@ -32,7 +32,7 @@ var inboxNodes = []struct{ node, group string }{
 
 // seedInbox records 600 open voirie tasks (200 per node above, the first
 // 10 corrections overdue) and one open finances task offered to agents.
-func seedInbox(t *testing.T, st *store.Store) {
+func seedInbox(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	_, _, err := st.DeployFlow(ctx, "publication", "Publication", store.FlowVersion{Checksum: "c", BPMN: "<x/>", Graph: "{}", DeployedBy: "designer"})

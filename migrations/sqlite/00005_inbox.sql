@@ -25,6 +25,7 @@ CREATE TABLE task_offers (
 CREATE INDEX task_offers_group ON task_offers (open, role, department, task_id);
 CREATE INDEX task_offers_user ON task_offers (open, username, task_id);
 CREATE INDEX tasks_assignee ON tasks (assignee, status);
+CREATE INDEX tasks_department ON tasks (department, status);
 
 INSERT INTO task_offers (task_id, role, department, username, open)
 SELECT DISTINCT t.id,
@@ -40,6 +41,7 @@ FROM tasks t, json_each(CASE WHEN json_valid(t.candidate_users) THEN CASE WHEN j
 WHERE j.type = 'text' AND j.value <> '';
 
 -- +goose Down
+DROP INDEX tasks_department;
 DROP INDEX tasks_assignee;
 DROP TABLE task_offers;
 ALTER TABLE tasks DROP COLUMN seq;
