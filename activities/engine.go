@@ -36,7 +36,7 @@ func (e *Engine) OpenTask(ctx context.Context, t workflows.TaskSpec) error {
 	}
 	err := e.Store.OpenTask(ctx, store.Task{
 		ID: t.TaskID, InstanceID: t.InstanceID, Node: t.Node, Name: t.Name, FlowKey: t.Flow,
-		Department: t.Department, Role: t.Role, Assignee: t.Assignee, Due: t.Due, CreatedAt: t.Created,
+		Department: t.Department, Role: t.Role, Assignee: t.Assignee, Due: t.Due, CreatedAt: t.Created, Seq: t.Seq,
 	}, t.Candidates, t.CandidateUsers, t.FourEyes, form, t.Variables)
 	return err // infrastructure errors as they are: Temporal retries them
 }
@@ -47,7 +47,8 @@ func (e *Engine) CloseTask(ctx context.Context, c workflows.TaskClose) error {
 	if c.Actor != nil {
 		by, obo = c.Actor.Username, c.Actor.OnBehalfOf
 	}
-	return e.Store.CloseTask(ctx, c.TaskID, c.Status, by, obo, c.Data, c.Message, c.At)
+	return e.Store.CloseTask(ctx, store.TaskClosing{ID: c.TaskID, InstanceID: c.InstanceID, Node: c.Node, Status: c.Status,
+		By: by, OnBehalfOf: obo, Data: c.Data, Message: c.Message, At: c.At, Seq: c.Seq})
 }
 
 // AssignTask records a claim or an unclaim.
@@ -56,18 +57,21 @@ func (e *Engine) AssignTask(ctx context.Context, a workflows.TaskAssign) error {
 	if a.Actor != nil {
 		who = a.Actor.Username
 	}
-	return e.Store.AssignTask(ctx, a.TaskID, who, a.At)
+	return e.Store.AssignTask(ctx, a.TaskID, who, a.At, a.Seq)
 }
 
-// UpdateInstance records an instance status change.
+// UpdateInstance records an instance status change (ignored when a newer
+// one, by u.Seq, was recorded).
 func (e *Engine) UpdateInstance(ctx context.Context, u workflows.InstanceUpdate) error {
-	err := e.Store.UpdateInstance(ctx, u.InstanceID, u.Status, u.Current, u.Message, u.At)
+	upd := store.InstanceUpdate{ID: u.InstanceID, Status: u.Status, Current: u.Current, Message: u.Message, At: u.At, Seq: u.Seq}
+	err := e.Store.UpdateInstance(ctx, upd)
 	if errors.Is(err, store.ErrNotFound) && u.Flow != "" && u.Department != "" {
-		// Started by a schedule (timer start event): record it now.
+		// Started by a schedule (timer start event): record it now, then
+		// apply the update (CreateInstance records no current nodes).
 		err = e.Store.CreateInstance(ctx, store.Instance{ID: u.InstanceID, FlowKey: u.Flow, Version: u.Version,
 			Department: u.Department, Status: u.Status, StartedBy: "schedule"}, nil)
-		if errors.Is(err, store.ErrConflict) {
-			err = e.Store.UpdateInstance(ctx, u.InstanceID, u.Status, u.Current, u.Message, u.At)
+		if err == nil || errors.Is(err, store.ErrConflict) {
+			err = e.Store.UpdateInstance(ctx, upd)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {

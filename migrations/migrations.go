@@ -36,6 +36,19 @@ func Up(ctx context.Context, db *sql.DB, dialect string) (int64, error) {
 	return p.GetDBVersion(ctx)
 }
 
+// UpTo applies the pending migrations up to version only (tests of data
+// migrations fill a database at an older version first).
+func UpTo(ctx context.Context, db *sql.DB, dialect string, version int64) error {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("apply migrations up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Latest is the highest migration version shipped for dialect.
 func Latest(dialect string) (int64, error) {
 	sub, err := fs.Sub(files, dialect)

@@ -77,3 +77,14 @@ log "go vet ./..."
 go vet ./...
 log "go test ./..."
 go test -count=1 -timeout 45m "$@" ./...
+
+# The race detector on the packages where goroutines meet: the workflows
+# (activities run concurrently with the interpreter), HTTP handlers, auth
+# caches, the store and the activities. It needs cgo and a C compiler.
+RACE_PKGS=(./workflows/ ./internal/web/ ./internal/auth/ ./internal/store/ ./activities/)
+if ! command -v gcc >/dev/null 2>&1; then
+	log "the race detector needs a C compiler: installing gcc from Debian's packages"
+	apt_install gcc libc6-dev
+fi
+log "go test -race ${RACE_PKGS[*]}"
+CGO_ENABLED=1 go test -race -count=1 -timeout 40m "${RACE_PKGS[@]}"

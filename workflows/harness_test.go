@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/civicflow/civicflow/designer"
@@ -63,6 +66,10 @@ func newHarness(t testing.TB, xml string, vars map[string]any) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), results: map[string]error{}, done: map[string]bool{}}
+	// The default deadlock detection (a workflow task over 1 s) fires on a
+	// busy CI machine under the race detector (scripts/test.sh), where the
+	// first expression compilation alone can take that long.
+	h.env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 20 * time.Second})
 	h.in = Input{Flow: "p", Version: 1, Graph: compileGraph(t, xml), Department: "voirie",
 		Initiator: agent, Variables: vars, InstanceID: instanceID}
 	h.env.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: InterpreterName})
@@ -173,21 +180,33 @@ func (h *harness) callList() string {
 	return strings.Join(h.calls, ",")
 }
 
+// statuses lists the instance updates in the order the store applies them:
+// by sequence number, not by arrival (the bookkeeping activities run
+// concurrently, so they may arrive in any order). No two updates share a
+// number (the hand-written twin numbers none: all 0, arrival order).
 func (h *harness) statuses() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	us := slices.Clone(h.updates)
+	slices.SortStableFunc(us, func(a, b InstanceUpdate) int { return cmp.Compare(a.Seq, b.Seq) })
 	var s []string
-	for _, u := range h.updates {
+	for i, u := range us {
+		if i > 0 && u.Seq != 0 {
+			require.NotEqual(h.t, us[i-1].Seq, u.Seq, "two instance updates with the same sequence number")
+		}
 		s = append(s, u.Status)
 	}
 	return strings.Join(s, ",")
 }
 
+// closedList lists the task closes by sequence number (see statuses).
 func (h *harness) closedList() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	cs := slices.Clone(h.closed)
+	slices.SortStableFunc(cs, func(a, b TaskClose) int { return cmp.Compare(a.Seq, b.Seq) })
 	var s []string
-	for _, c := range h.closed {
+	for _, c := range cs {
 		s = append(s, c.Node+":"+c.Status)
 	}
 	return strings.Join(s, ",")

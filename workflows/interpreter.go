@@ -255,7 +255,7 @@ func (it *interp) cancelled() (Output, error) {
 	dctx, _ := workflow.NewDisconnectedContext(it.ctx)
 	for _, t := range it.st.OpenTasks {
 		_ = workflow.ExecuteActivity(dctx, ActTaskClose, TaskClose{TaskID: t.TaskID, InstanceID: it.in.InstanceID,
-			Node: t.Node, Status: TaskCancelled, At: workflow.Now(dctx), Message: "instance cancelled"}).Get(dctx, nil)
+			Node: t.Node, Status: TaskCancelled, At: workflow.Now(dctx), Message: "instance cancelled", Seq: it.nextSeq()}).Get(dctx, nil)
 	}
 	it.st.OpenTasks = nil
 	it.st.Status = StatusCancelled
@@ -648,7 +648,14 @@ func (it *interp) instanceUpdate(status, node, msg string) {
 func (it *interp) update(status, node, msg string) InstanceUpdate {
 	return InstanceUpdate{InstanceID: it.in.InstanceID, Flow: it.in.Flow, Version: it.in.Version,
 		Department: it.in.Department, Status: status, Current: it.current(), Message: msg, Node: node,
-		At: workflow.Now(it.ctx)}
+		At: workflow.Now(it.ctx), Seq: it.nextSeq()}
+}
+
+// nextSeq numbers a read-model write (State.Seq). Workflow code only: the
+// numbers follow the deterministic order of the commands.
+func (it *interp) nextSeq() int64 {
+	it.st.Seq++
+	return it.st.Seq
 }
 
 func (it *interp) current() []string {

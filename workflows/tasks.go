@@ -96,6 +96,7 @@ func (it *interp) openTask(id int, n *designer.Node) {
 		it.st.Boundaries = append(it.st.Boundaries, Boundary{Node: bid, TaskID: taskID, Activated: now, Deadline: at})
 		it.armBoundary(taskID, bid)
 	}
+	spec.Seq = it.nextSeq()
 	f := workflow.ExecuteActivity(it.ctx, ActTaskOpen, spec)
 	it.await(f, true, func(f workflow.Future) {
 		if err := f.Get(it.ctx, nil); err != nil {
@@ -159,7 +160,7 @@ func (it *interp) closeTask(taskID, status string, actor *Actor, data map[string
 	}
 	it.history(t.Node, designer.KindUserTask, status, "", msg)
 	f := workflow.ExecuteActivity(it.ctx, ActTaskClose, TaskClose{TaskID: taskID, InstanceID: it.in.InstanceID,
-		Node: t.Node, Status: status, Actor: actor, Data: data, At: workflow.Now(it.ctx), Message: msg})
+		Node: t.Node, Status: status, Actor: actor, Data: data, At: workflow.Now(it.ctx), Message: msg, Seq: it.nextSeq()})
 	it.await(f, true, func(workflow.Future) {})
 }
 
@@ -325,7 +326,7 @@ func (it *interp) claim(ctx workflow.Context, req ClaimRequest) error {
 	it.history(it.st.OpenTasks[i].Node, designer.KindUserTask, "claimed", a.Username, req.TaskID)
 	it.signal()
 	return workflow.ExecuteActivity(ctx, ActTaskAssign, TaskAssign{TaskID: req.TaskID, InstanceID: it.in.InstanceID,
-		Actor: &a, At: workflow.Now(ctx)}).Get(ctx, nil)
+		Actor: &a, At: workflow.Now(ctx), Seq: it.nextSeq()}).Get(ctx, nil)
 }
 
 func (it *interp) validateUnclaim(ctx workflow.Context, req ClaimRequest) error {
@@ -349,7 +350,7 @@ func (it *interp) unclaim(ctx workflow.Context, req ClaimRequest) error {
 	it.history(it.st.OpenTasks[i].Node, designer.KindUserTask, "unclaimed", req.Actor.Username, req.TaskID)
 	it.signal()
 	return workflow.ExecuteActivity(ctx, ActTaskAssign, TaskAssign{TaskID: req.TaskID, InstanceID: it.in.InstanceID,
-		At: workflow.Now(ctx)}).Get(ctx, nil)
+		At: workflow.Now(ctx), Seq: it.nextSeq()}).Get(ctx, nil)
 }
 
 func (it *interp) validateComplete(ctx workflow.Context, req CompleteRequest) error {
@@ -391,7 +392,7 @@ func (it *interp) complete(ctx workflow.Context, req CompleteRequest) error {
 	it.signal()
 	a := req.Actor
 	return workflow.ExecuteActivity(ctx, ActTaskClose, TaskClose{TaskID: t.TaskID, InstanceID: it.in.InstanceID,
-		Node: t.Node, Status: TaskCompleted, Actor: &a, Data: req.Data, At: now, Message: msg}).Get(ctx, nil)
+		Node: t.Node, Status: TaskCompleted, Actor: &a, Data: req.Data, At: now, Message: msg, Seq: it.nextSeq()}).Get(ctx, nil)
 }
 
 func (it *interp) findIncident(node string) (int, error) {

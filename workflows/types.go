@@ -148,6 +148,8 @@ type TaskSpec struct {
 	FourEyes       []string       `json:"fourEyes,omitempty"`
 	Variables      map[string]any `json:"variables,omitempty"`
 	Created        time.Time      `json:"created"`
+	// Seq orders the read-model writes of an instance (State.Seq).
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // OpenTask is a task in the workflow state.
@@ -168,6 +170,7 @@ type TaskClose struct {
 	Data       map[string]any `json:"data,omitempty"`
 	At         time.Time      `json:"at"`
 	Message    string         `json:"message,omitempty"`
+	Seq        int64          `json:"seq,omitempty"` // see State.Seq
 }
 
 // TaskAssign records a claim (Actor set) or an unclaim (Actor nil)
@@ -177,6 +180,7 @@ type TaskAssign struct {
 	InstanceID string    `json:"instanceId"`
 	Actor      *Actor    `json:"actor,omitempty"`
 	At         time.Time `json:"at"`
+	Seq        int64     `json:"seq,omitempty"` // see State.Seq
 }
 
 // InstanceUpdate records a status change (activity civicflow.instance.update).
@@ -190,6 +194,7 @@ type InstanceUpdate struct {
 	Message    string    `json:"message,omitempty"`
 	Node       string    `json:"node,omitempty"`
 	At         time.Time `json:"at"`
+	Seq        int64     `json:"seq,omitempty"` // see State.Seq
 }
 
 // ClaimRequest is the argument of task.claim and task.unclaim.
@@ -277,4 +282,10 @@ type State struct {
 	Closed      []string              `json:"closed,omitempty"` // recently closed task ids
 	NextToken   int                   `json:"nextToken"`
 	Runs        int                   `json:"runs"` // continue-as-new count
+	// Seq numbers the read-model writes (instance and task bookkeeping
+	// activities) in the order the interpreter issues them; it is carried
+	// across continue-as-new. The activities run concurrently and are
+	// retried, so they may land out of order: the store ignores a write
+	// older than the last one it applied.
+	Seq int64 `json:"seq,omitempty"`
 }

@@ -425,6 +425,10 @@ func TestIncidentResolvedByOperator(t *testing.T) {
 	require.Equal(t, 422, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "ignore"}, nil))
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "skip"}, nil))
 	check := steward.waitTask(id, "check")
+	// No incident left: resolving is a conflict (409), not a server error.
+	var prob map[string]any
+	require.Equal(t, 409, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "retry"}, &prob))
+	require.Contains(t, fmt.Sprint(prob["detail"]), "no open incident")
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+check.ID+"/complete", map[string]any{"data": map[string]any{}}, nil))
 	steward.waitStatus(id, "completed")
 

@@ -1,6 +1,9 @@
 package auth_test
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -8,6 +11,7 @@ import (
 
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/store/storetest"
 )
 
 func TestCanActOnTask(t *testing.T) {
@@ -116,4 +120,78 @@ func TestPasswords(t *testing.T) {
 		_, _, err = auth.VerifyPassword("x", bad, fast)
 		require.Error(t, err, bad)
 	}
+}
+
+// The inbox (store.Tasks with auth.OfferedTo, in SQL) shows a principal
+// exactly the tasks MayActOnTask lets them act on: one rule, two places
+// where it runs, and this test keeps them in agreement on both dialects.
+func TestInboxAgreesWithMayActOnTask(t *testing.T) {
+	principals := []auth.Principal{
+		{UserID: 1, Username: "agent.voirie", Memberships: []auth.Membership{{"agent", "voirie"}}},
+		{UserID: 2, Username: "dgs", Memberships: []auth.Membership{{"approver", "*"}}},
+		{UserID: 3, Username: "deputy", Memberships: []auth.Membership{{"agent", "finances"}},
+			Delegations: []auth.Delegation{{Delegator: "dgs", Role: "approver", Department: "*"}}},
+		{UserID: 4, Username: "cd", Delegations: []auth.Delegation{{Delegator: "steward.culture", Role: "steward", Department: "culture"}}},
+		{UserID: 5, Username: "multi", Memberships: []auth.Membership{{"agent", "voirie"}, {"steward", "finances"}, {"steward", "culture"}}},
+		{UserID: 6, Username: "nobody"},
+	}
+	tasks := []struct {
+		candidates, users []string
+		assignee, dept    string
+	}{
+		{[]string{"agent@voirie"}, nil, "", "voirie"},
+		{[]string{"agent"}, nil, "", "finances"},
+		{[]string{"agent@finances", "approver@voirie"}, nil, "", "voirie"},
+		{[]string{"approver@*"}, nil, "", "voirie"},
+		{[]string{"steward@culture"}, nil, "", "culture"},
+		{[]string{"steward"}, nil, "", "voirie"},
+		{nil, []string{"nobody", "cd"}, "", "voirie"},
+		{nil, nil, "multi", "voirie"},
+		{[]string{"designer@voirie"}, nil, "agent.voirie", "voirie"},
+		{nil, nil, "", "voirie"},
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, _, err := s.DeployFlow(ctx, "p", "P", store.FlowVersion{Checksum: "c", BPMN: "<x/>", Graph: "{}", DeployedBy: "d"})
+		require.NoError(t, err)
+		require.NoError(t, s.CreateInstance(ctx, store.Instance{ID: "i", FlowKey: "p", Version: 1, Department: "voirie", Status: "running", StartedBy: "a"}, nil))
+		for i, task := range tasks {
+			require.NoError(t, s.OpenTask(ctx, store.Task{ID: fmt.Sprintf("i.t.%d", i), InstanceID: "i", Node: "t", FlowKey: "p",
+				Department: task.dept, Assignee: task.assignee}, task.candidates, task.users, nil, nil, nil))
+		}
+		for _, p := range principals {
+			var want []string
+			for i, task := range tasks {
+				if _, ok := auth.MayActOnTask(p, task.assignee, task.users, task.candidates, task.dept); ok {
+					want = append(want, fmt.Sprintf("i.t.%d", i))
+				}
+			}
+			o := auth.OfferedTo(p)
+			page, err := s.Tasks(ctx, store.TaskFilter{Open: true, OfferedTo: &o})
+			require.NoError(t, err)
+			var got []string
+			for _, task := range page.Tasks {
+				got = append(got, task.ID)
+			}
+			slices.Sort(got)
+			require.Equal(t, want, got, p.Username)
+		}
+	})
+}
+
+func TestMayActOnTask(t *testing.T) {
+	deputy := auth.Principal{UserID: 3, Username: "deputy", Memberships: []auth.Membership{{"agent", "finances"}},
+		Delegations: []auth.Delegation{{Delegator: "dgs", Role: "approver", Department: "*"}}}
+	who, ok := auth.MayActOnTask(deputy, "", nil, []string{"approver@voirie", "agent@finances"}, "voirie")
+	require.True(t, ok)
+	require.Equal(t, "", who, "own right before a delegation, whatever the order of the candidates")
+	who, ok = auth.MayActOnTask(deputy, "", nil, []string{"approver@voirie"}, "voirie")
+	require.True(t, ok)
+	require.Equal(t, "dgs", who)
+	_, ok = auth.MayActOnTask(deputy, "", []string{"deputy"}, nil, "voirie")
+	require.True(t, ok)
+	_, ok = auth.MayActOnTask(deputy, "deputy", nil, nil, "voirie")
+	require.True(t, ok)
+	_, ok = auth.MayActOnTask(auth.Principal{}, "", []string{""}, []string{"agent@voirie"}, "voirie")
+	require.False(t, ok, "anonymous")
 }

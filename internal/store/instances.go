@@ -21,6 +21,8 @@ type Instance struct {
 	StartedAt  time.Time  `db:"started_at" json:"startedAt"`
 	UpdatedAt  time.Time  `db:"updated_at" json:"updatedAt"`
 	EndedAt    *time.Time `db:"ended_at" json:"endedAt,omitempty"`
+	// Seq is the interpreter's sequence number of the last update applied.
+	Seq int64 `db:"seq" json:"-"`
 }
 
 // Current decodes the active node ids.
@@ -50,7 +52,7 @@ type InstanceFilter struct {
 	Offset      int
 }
 
-const instanceCols = `id, flow_key, version, department, status, current, message, started_by, variables, started_at, updated_at, ended_at`
+const instanceCols = `id, flow_key, version, department, status, current, message, started_by, variables, started_at, updated_at, ended_at, seq`
 
 // CreateInstance records a new instance as running.
 func (s *Store) CreateInstance(ctx context.Context, in Instance, vars map[string]any) error {
@@ -59,8 +61,8 @@ func (s *Store) CreateInstance(ctx context.Context, in Instance, vars map[string
 		return fmt.Errorf("instance variables: %w", err)
 	}
 	now := time.Now().UTC()
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO instances (`+instanceCols+`) VALUES (?, ?, ?, ?, ?, '[]', '', ?, ?, ?, ?, NULL)`),
-		in.ID, in.FlowKey, in.Version, in.Department, in.Status, in.StartedBy, string(raw), now, now)
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO instances (`+instanceCols+`) VALUES (?, ?, ?, ?, ?, '[]', '', ?, ?, ?, ?, NULL, ?)`),
+		in.ID, in.FlowKey, in.Version, in.Department, in.Status, in.StartedBy, string(raw), now, now, in.Seq)
 	if err != nil {
 		if IsUniqueViolation(err) {
 			return fmt.Errorf("instance %s: %w", in.ID, ErrConflict)
@@ -70,25 +72,44 @@ func (s *Store) CreateInstance(ctx context.Context, in Instance, vars map[string
 	return nil
 }
 
-// UpdateInstance records a status change (idempotent: replaying the same
-// update leaves the same row). Final statuses set ended_at.
-func (s *Store) UpdateInstance(ctx context.Context, id, status string, current []string, message string, at time.Time) error {
-	if current == nil {
-		current = []string{}
+// InstanceUpdate is a status change of an instance, as the interpreter
+// reports it.
+type InstanceUpdate struct {
+	ID      string
+	Status  string
+	Current []string
+	Message string
+	At      time.Time
+	// Seq is the interpreter's sequence number of the update: an update
+	// older than the one applied last (lower Seq) is ignored, so that the
+	// row never goes back in time when the engine's concurrent (and
+	// retried) bookkeeping activities land out of order. Replaying the same
+	// update leaves the same row.
+	Seq int64
+}
+
+// UpdateInstance records a status change unless a newer one was applied;
+// ErrNotFound if there is no such instance. Final statuses set ended_at.
+func (s *Store) UpdateInstance(ctx context.Context, u InstanceUpdate) error {
+	if u.Current == nil {
+		u.Current = []string{}
 	}
-	raw, _ := json.Marshal(current)
+	raw, _ := json.Marshal(u.Current)
 	var ended any
-	switch status {
+	switch u.Status {
 	case "completed", "cancelled", "terminated", "failed":
-		ended = at.UTC()
+		ended = u.At.UTC()
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE instances SET status = ?, current = ?, message = ?, updated_at = ?,
-		ended_at = COALESCE(ended_at, ?) WHERE id = ?`), status, string(raw), message, at.UTC(), ended, id)
+		ended_at = COALESCE(ended_at, ?), seq = ? WHERE id = ? AND seq <= ?`), u.Status, string(raw), u.Message, u.At.UTC(), ended, u.Seq, u.ID, u.Seq)
 	if err != nil {
-		return fmt.Errorf("update instance %s: %w", id, err)
+		return fmt.Errorf("update instance %s: %w", u.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("instance %s: %w", id, ErrNotFound)
+		if _, err := s.Instance(ctx, u.ID); err != nil {
+			return err // ErrNotFound, or why the row could not be read
+		}
+		// A newer update was applied: this one is stale.
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/workflows"
 )
 
 // Problem is an RFC 9457 problem details document.
@@ -77,14 +78,14 @@ var statusOf = []struct {
 
 // Temporal application error types raised by update validators → statuses.
 var statusOfAppErr = map[string]int{
-	"TaskNotFound": http.StatusNotFound,
-	"TaskClosed":   http.StatusConflict,
-	"Claimed":      http.StatusConflict,
-	"Forbidden":    http.StatusForbidden,
-	"FourEyes":     http.StatusForbidden,
-	"InvalidData":  http.StatusUnprocessableEntity,
-	"NotIncident":  http.StatusConflict,
-	"BadRequest":   http.StatusBadRequest,
+	workflows.ErrTaskNotFound:     http.StatusNotFound,
+	workflows.ErrTaskClosed:       http.StatusConflict,
+	workflows.ErrClaimed:          http.StatusConflict,
+	workflows.ErrForbidden:        http.StatusForbidden,
+	workflows.ErrFourEyes:         http.StatusForbidden,
+	workflows.ErrInvalidData:      http.StatusUnprocessableEntity,
+	workflows.ErrIncidentNotFound: http.StatusConflict, // resolve on an instance without an incident
+	"BadRequest":                  http.StatusBadRequest,
 }
 
 // toProblem maps any error to a problem document; the bool says whether it

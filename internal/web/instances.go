@@ -89,7 +89,7 @@ func launchInstance(ctx context.Context, st *store.Store, tc client.Client, task
 		Initiator: initiator, Variables: vars, InstanceID: in.ID,
 	})
 	if err != nil {
-		_ = st.UpdateInstance(ctx, in.ID, workflows.StatusFailed, nil, "could not start: "+err.Error(), time.Now())
+		_ = st.UpdateInstance(ctx, store.InstanceUpdate{ID: in.ID, Status: workflows.StatusFailed, Message: "could not start: " + err.Error(), At: time.Now()})
 		return "", err
 	}
 	return in.ID, nil

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -65,55 +65,71 @@ func toTaskJSON(t store.Task, withVars bool) taskJSON {
 }
 
 // canAct reports whether p may act on t, and for whom (a delegator's
-// username when acting through a delegation).
+// username when acting through a delegation): auth's rule, which the inbox
+// query applies in SQL.
 func canAct(p auth.Principal, t store.Task) (onBehalfOf string, ok bool) {
-	if p.Anonymous() {
-		return "", false
-	}
-	if t.Assignee != "" && t.Assignee == p.Username {
-		return "", true
-	}
-	if slices.Contains(t.CandidateUsers(), p.Username) {
-		return "", true
-	}
-	var viaDelegation string
-	found := false
-	for _, cand := range t.Candidates() {
-		role, dept, ok := strings.Cut(cand, "@")
-		if !ok {
-			role, dept = cand, t.Department
-		}
-		if who, ok := p.HasRole(role, dept); ok {
-			if who == "" {
-				return "", true
-			}
-			viaDelegation, found = who, true
-		}
-	}
-	return viaDelegation, found
+	return auth.MayActOnTask(p, t.Assignee, t.CandidateUsers(), t.Candidates(), t.Department)
 }
 
+// listTasks is the inbox: the tasks offered to the caller (with
+// status=all, also closed ones and every task of the departments whose
+// instances the caller may read), filtered and paged in SQL.
 func (s *Server) listTasks(c echo.Context) error {
 	p := auth.PrincipalFrom(c)
-	f := store.TaskFilter{Open: true, Instance: c.QueryParam("instance")}
+	ctx := c.Request().Context()
+	offeree := auth.OfferedTo(p)
+	f := store.TaskFilter{Open: true, OfferedTo: &offeree, Instance: c.QueryParam("instance"),
+		Department: c.QueryParam("department"), Role: c.QueryParam("role"), Flow: c.QueryParam("flow")}
 	switch c.QueryParam("status") {
 	case "", "open":
 	case "all":
 		f.Open = false
+		if svc := s.Auth(); svc != nil && !p.Anonymous() {
+			f.AlsoDepartments = svc.Departments(ctx, p, "instances", "read")
+		}
 	default:
 		return Errorf(http.StatusBadRequest, "status %q is not open or all", c.QueryParam("status"))
 	}
-	list, err := s.store.Tasks(c.Request().Context(), f)
+	var err error
+	if f.Limit, err = intParam(c, "limit", store.DefaultTaskLimit, 1, store.MaxTaskLimit); err != nil {
+		return err
+	}
+	if f.Offset, err = intParam(c, "offset", 0, 0, math.MaxInt); err != nil {
+		return err
+	}
+	if v := c.QueryParam("dueBefore"); v != "" {
+		if f.DueBefore, err = parseInstant(v); err != nil {
+			return Errorf(http.StatusBadRequest, "dueBefore %q is not a date (2026-05-04) or a time (2026-05-04T12:00:00Z)", v)
+		}
+	}
+	switch c.QueryParam("overdue") {
+	case "", "false":
+	case "true":
+		now := time.Now()
+		if f.DueBefore.IsZero() || now.Before(f.DueBefore) {
+			f.DueBefore = now
+		}
+		f.Open = true // overdue is said of open tasks only
+	default:
+		return Errorf(http.StatusBadRequest, "overdue %q is not true or false", c.QueryParam("overdue"))
+	}
+	page, err := s.store.Tasks(ctx, f)
 	if err != nil {
 		return err
 	}
-	out := make([]taskJSON, 0, len(list))
-	for _, t := range list {
-		if _, ok := canAct(p, t); ok || (!f.Open && s.allowedIn(c, "instances", "read", t.Department)) {
-			out = append(out, toTaskJSON(t, false))
-		}
+	out := make([]taskJSON, 0, len(page.Tasks))
+	for _, t := range page.Tasks {
+		out = append(out, toTaskJSON(t, false))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tasks": out})
+	return c.JSON(http.StatusOK, map[string]any{"tasks": out, "total": page.Total, "limit": f.Limit, "offset": f.Offset})
+}
+
+// parseInstant reads an RFC 3339 time or a date (midnight UTC).
+func parseInstant(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, v)
 }
 
 // taskFor loads a task the caller may see.
