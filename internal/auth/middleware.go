@@ -5,7 +5,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"html/template"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +35,7 @@ const (
 	keyPrincipal = "civicflow.principal"
 	keyAuthErr   = "civicflow.auth_error"
 	keySession   = "civicflow.session_token"
+	keyViaCookie = "civicflow.via_cookie"
 )
 
 // PrincipalFrom returns the request's principal (anonymous if none).
@@ -48,6 +52,13 @@ func WithPrincipal(c echo.Context, p Principal) { c.Set(keyPrincipal, p) }
 func SessionToken(c echo.Context) string {
 	t, _ := c.Get(keySession).(string)
 	return t
+}
+
+// ViaCookie reports whether the request was authenticated by the session
+// cookie: the browser's ambient credential, which CSRF checks guard.
+func ViaCookie(c echo.Context) bool {
+	v, _ := c.Get(keyViaCookie).(bool)
+	return v
 }
 
 // AuthError is why the credentials of the request were refused (nil if
@@ -91,6 +102,7 @@ func (s *Service) Authenticate() echo.MiddlewareFunc {
 					p, err = s.PrincipalForSession(ctx, ck.Value)
 					if err == nil {
 						c.Set(keySession, ck.Value)
+						c.Set(keyViaCookie, true)
 					} else if HTTPStatus(err) != 0 {
 						s.ClearSessionCookie(c)
 					}
@@ -222,30 +234,153 @@ func csrfFor(session string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// CSRF protects browser form posts: an unsafe method (POST, PUT, PATCH,
-// DELETE) authenticated by the session cookie must carry the session's
-// CSRF token in X-CSRF-Token or the _csrf form field. Requests
-// authenticated by a Bearer header, and anonymous ones, are not
-// cookie-driven and pass. Install it after Authenticate on the page group.
-func CSRF() echo.MiddlewareFunc {
+// CSRFHiddenInput is the hidden form field carrying the request's CSRF
+// token, for the forms of the pages: {{.CSRFInput}} inside every <form
+// method="post">. Empty for requests without a session.
+func CSRFHiddenInput(c echo.Context) template.HTML {
+	t := CSRFToken(c)
+	if t == "" {
+		return ""
+	}
+	// The token is hex: nothing to escape.
+	return template.HTML(`<input type="hidden" name="` + CSRFField + `" value="` + t + `">`)
+}
+
+// CSRFHXHeaders is the hx-headers attribute that makes htmx send the CSRF
+// token with every request of the element's subtree (put it on <body>).
+func CSRFHXHeaders(c echo.Context) template.HTMLAttr {
+	t := CSRFToken(c)
+	if t == "" {
+		return ""
+	}
+	return template.HTMLAttr(`hx-headers='{"` + CSRFHeader + `":"` + t + `"}'`)
+}
+
+// ErrCrossOrigin refuses a state-changing request that a browser sent from
+// another origin (another site, or a sibling host of the same site).
+var ErrCrossOrigin = errors.New("cross-origin request refused: this action must come from civicflow's own pages or an API client with a token")
+
+// CSRFOptions configure CSRF.
+type CSRFOptions struct {
+	// PublicURL is the --public-url: its origin is accepted in the Origin
+	// header besides the request's own host (a proxy may rewrite Host).
+	PublicURL string
+	// SessionRoutes are the routes (echo paths, e.g. "/api/v1/login") that
+	// open a session: they refuse cross-origin browser requests even from
+	// anonymous callers, so that no other site can sign a visitor in to an
+	// account of its choosing (login CSRF, session fixation).
+	SessionRoutes []string
+}
+
+// CSRF guards state-changing requests (POST, PUT, PATCH, DELETE) against
+// cross-site request forgery. Install it after Authenticate and before
+// Authorize.
+//
+//   - Requests with an Authorization header (Bearer session or API token,
+//     Apikey…) pass: a browser never adds that header to a forged request,
+//     and other sites cannot make it send one (no CORS here).
+//   - Requests authenticated by the session cookie need a same-origin proof:
+//     Sec-Fetch-Site "same-origin" or "none", else an Origin equal to the
+//     request's host or to the public URL. A browser that says the request
+//     comes from elsewhere ("cross-site", "same-site", another Origin,
+//     "null") is refused. A request with neither header (an old browser, a
+//     script holding the cookie) must carry the session's CSRF token.
+//   - Form posts (application/x-www-form-urlencoded, multipart/form-data,
+//     text/plain: what an HTML form can send) authenticated by the cookie
+//     must carry the CSRF token in the X-CSRF-Token header or the _csrf
+//     field, whatever the headers say.
+//   - Anonymous requests pass, except on SessionRoutes, where a browser
+//     saying "cross-origin" is refused.
+//
+// Refusals are 403 and audited.
+func (s *Service) CSRF(o CSRFOptions) echo.MiddlewareFunc {
+	publicOrigin := ""
+	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		publicOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	sessionRoute := map[string]bool{}
+	for _, r := range o.SessionRoutes {
+		sessionRoute[r] = true
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			switch c.Request().Method {
+			req := c.Request()
+			switch req.Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 				return next(c)
 			}
-			session := SessionToken(c)
-			if session == "" || c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+			if req.Header.Get(echo.HeaderAuthorization) != "" {
 				return next(c)
 			}
-			got := c.Request().Header.Get(CSRFHeader)
-			if got == "" {
-				got = c.FormValue(CSRFField)
+			origin := sameOrigin(req, publicOrigin)
+			if !ViaCookie(c) {
+				if origin == originCross && sessionRoute[c.Path()] {
+					return s.refuse(c, http.StatusForbidden, ErrCrossOrigin.Error(), "session", "create", AllDepartments)
+				}
+				return next(c)
 			}
-			if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(session))) != 1 {
-				return echo.NewHTTPError(http.StatusForbidden, ErrCSRF.Error())
+			if origin == originCross {
+				return s.refuse(c, http.StatusForbidden, ErrCrossOrigin.Error(), "csrf", "write", AllDepartments)
+			}
+			if origin == originUnknown || isFormPost(req) {
+				got := req.Header.Get(CSRFHeader)
+				if got == "" && isFormPost(req) {
+					got = c.FormValue(CSRFField)
+				}
+				if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(SessionToken(c)))) != 1 {
+					return s.refuse(c, http.StatusForbidden, ErrCSRF.Error(), "csrf", "write", AllDepartments)
+				}
 			}
 			return next(c)
 		}
 	}
+}
+
+type originVerdict int
+
+const (
+	originUnknown originVerdict = iota // no Sec-Fetch-Site, no Origin
+	originSame
+	originCross
+)
+
+// sameOrigin reads what the browser says about where the request comes
+// from: Sec-Fetch-Site first (browsers since 2020–2023), else Origin.
+func sameOrigin(r *http.Request, publicOrigin string) originVerdict {
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" {
+		switch strings.ToLower(sfs) {
+		case "same-origin", "none":
+			return originSame
+		}
+		return originCross
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return originUnknown
+	}
+	if publicOrigin != "" && strings.EqualFold(o, publicOrigin) {
+		return originSame
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return originCross // "null" (sandboxed frames, file://, redirects) and garbage
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return originSame
+	}
+	return originCross
+}
+
+// isFormPost reports whether the body has a type an HTML form (or a
+// no-CORS fetch) can send cross-origin without a preflight.
+func isFormPost(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded", "multipart/form-data", "text/plain":
+		return true
+	}
+	return false
 }

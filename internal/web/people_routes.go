@@ -92,7 +92,7 @@ func (s *Server) peopleRoutes(api *echo.Group) {
 	for _, r := range RouteTable() {
 		table[r.Method+" "+r.Path] = r
 	}
-	s.e.Use(svc.Authenticate(), svc.Authorize(func(method, path string) (string, string, bool, bool) {
+	s.e.Use(svc.Authenticate(), svc.CSRF(csrfOptions(s.cfg)), svc.Authorize(func(method, path string) (string, string, bool, bool) {
 		r, ok := table[method+" "+path]
 		if !ok && method == http.MethodHead {
 			r, ok = table[http.MethodGet+" "+path]

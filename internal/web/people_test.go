@@ -62,6 +62,7 @@ func (b peopleBundle) do(method, path, body, cred, ip string) peopleReply {
 	}
 	if v, ok := strings.CutPrefix(cred, "cookie:"); ok {
 		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: v})
+		req.Header.Set("Sec-Fetch-Site", "same-origin") // a browser on civicflow's pages (see csrf_test.go)
 	} else if cred != "" {
 		req.Header.Set("Authorization", cred)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -90,7 +91,10 @@ func New(d Deps) (*Server, error) {
 	}}))
 	e.Use(bodyLimit(s.cfg.MaxUploadBytes))
 
+	// Order after routing: Authenticate, CSRF, Authorize (installed with
+	// the people routes), then the body type check.
 	s.routes()
+	e.Use(requireBodyType())
 	return s, nil
 }
 
@@ -273,7 +277,7 @@ func jsonEncode(w io.Writer, v any) error {
 // 400s with a readable reason.
 func bindJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if mt, _, err := mime.ParseMediaType(ct); (err != nil || mt != mimeJSON) && (ct != "" || c.Request().ContentLength != 0) {
 		return Errorf(http.StatusUnsupportedMediaType, "send JSON (Content-Type: application/json), not %q", ct)
 	}
 	dec := json.NewDecoder(c.Request().Body)
