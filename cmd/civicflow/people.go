@@ -29,9 +29,13 @@ const userUsage = `usage:
   civicflow user list
   civicflow user grant USERNAME ROLE@DEPT      (DEPT "*" = every department)
   civicflow user revoke USERNAME ROLE@DEPT
-  civicflow user passwd USERNAME               (reads the new password from stdin)
-  civicflow user disable|enable USERNAME
-Without --password-stdin the account signs in through OIDC (ProConnect) only.`
+  civicflow user passwd USERNAME               (reads the new password from stdin; ends
+                                               the user's sessions, revokes their API tokens)
+  civicflow user disable|enable USERNAME       (disable also ends sessions, revokes API tokens)
+Without --password-stdin the account signs in through OIDC (ProConnect) only.
+Passwords: at least 12 characters mixing upper-case letters, lower-case letters,
+digits and special characters, or 14 with three of these kinds, or a passphrase
+of 7 words (CNIL deliberation 2022-100); common passwords are refused.`
 
 // runUser is "civicflow user add|list|grant|revoke|passwd|disable|enable".
 func runUser(ctx context.Context, args []string) error {
@@ -133,14 +137,19 @@ func runUser(ctx context.Context, args []string) error {
 		if err := svc.SetPassword(ctx, u.ID, pw); err != nil {
 			return err
 		}
-		cliAudit(ctx, svc, "user.password", u.Username, "", nil)
-		fmt.Fprintf(peopleOut, "password of %s changed; their sessions are closed\n", u.Username)
+		cliAudit(ctx, svc, "user.password", u.Username, "", map[string]string{"credentials": "sessions ended, API tokens revoked"})
+		fmt.Fprintf(peopleOut, "password of %s changed; their sessions are closed and their API tokens revoked\n", u.Username)
 	case "disable", "enable":
 		if err := svc.SetDisabled(ctx, u.ID, sub == "disable"); err != nil {
 			return err
 		}
-		cliAudit(ctx, svc, "user."+sub, u.Username, "", nil)
-		fmt.Fprintf(peopleOut, "user %s %sd\n", u.Username, sub)
+		if sub == "disable" {
+			cliAudit(ctx, svc, "user.disable", u.Username, "", map[string]string{"credentials": "sessions ended, API tokens revoked"})
+			fmt.Fprintf(peopleOut, "user %s disabled; their sessions are closed and their API tokens revoked\n", u.Username)
+			break
+		}
+		cliAudit(ctx, svc, "user.enable", u.Username, "", nil)
+		fmt.Fprintf(peopleOut, "user %s enabled\n", u.Username)
 	}
 	return nil
 }
@@ -319,7 +328,7 @@ func openPeople(ctx context.Context, cfg config.Config) (*store.Store, *auth.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := auth.New(ctx, st, auth.Options{LoginsPerIP: -1})
+	svc, err := auth.New(ctx, st, auth.Options{LoginFailuresPerIP: -1})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -355,8 +364,8 @@ func readPassword() (string, error) {
 		return "", fmt.Errorf("read the password from stdin: %w", err)
 	}
 	pw := strings.TrimRight(line, "\r\n")
-	if len(pw) < auth.MinPasswordLen {
-		return "", fmt.Errorf("the password read from stdin is shorter than %d characters", auth.MinPasswordLen)
+	if pw == "" {
+		return "", errors.New("no password on stdin: give it on the first line (" + auth.PasswordRules + ")")
 	}
 	return pw, nil
 }

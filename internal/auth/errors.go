@@ -29,14 +29,8 @@ var (
 	ErrInvalid = errors.New("invalid")
 )
 
-// LockedError: too many failed logins for this account.
-type LockedError struct{ Until time.Time }
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("this account is locked after repeated failed logins, until %s UTC", e.Until.UTC().Format("2006-01-02 15:04"))
-}
-
-// RateLimitedError: too many login attempts from this address.
+// RateLimitedError: too many failed sign-ins from this address (or too
+// many at once).
 type RateLimitedError struct {
 	RetryAfter time.Duration
 	Limit      int           // attempts allowed per window (0 = unknown)
@@ -44,7 +38,7 @@ type RateLimitedError struct {
 }
 
 func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("too many login attempts from your address: try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
+	return fmt.Sprintf("too many failed login attempts from your address: try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
 }
 
 func invalidf(format string, args ...any) error {
@@ -54,11 +48,8 @@ func invalidf(format string, args ...any) error {
 // HTTPStatus maps the errors of this package to HTTP statuses (0 if err
 // is not one of them).
 func HTTPStatus(err error) int {
-	var le *LockedError
 	var re *RateLimitedError
 	switch {
-	case errors.As(err, &le):
-		return http.StatusLocked
 	case errors.As(err, &re):
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrSessionExpired),
@@ -73,7 +64,7 @@ func HTTPStatus(err error) int {
 }
 
 // ToHTTPError turns an error of this package into an *echo.HTTPError
-// (setting Retry-After for 429 and 423); other errors are returned as is.
+// (setting Retry-After for 429); other errors are returned as is.
 func ToHTTPError(c echo.Context, err error) error {
 	st := SetErrorHeaders(c, err)
 	if st == 0 {
@@ -83,14 +74,13 @@ func ToHTTPError(c echo.Context, err error) error {
 }
 
 // SetErrorHeaders sets the response headers that go with an error of this
-// package (Retry-After for 423 and 429, WWW-Authenticate for 401) and
+// package (Retry-After and RateLimit-* for 429, WWW-Authenticate for 401) and
 // returns its status (0 if it is not one of this package's errors).
 func SetErrorHeaders(c echo.Context, err error) int {
 	st := HTTPStatus(err)
 	if st == 0 {
 		return 0
 	}
-	var le *LockedError
 	var re *RateLimitedError
 	if errors.As(err, &re) {
 		reset := strconv.Itoa(int(re.RetryAfter.Seconds() + 0.999))
@@ -103,8 +93,6 @@ func SetErrorHeaders(c echo.Context, err error) int {
 			h.Set("RateLimit-Reset", reset)
 			h.Set("RateLimit-Policy", strconv.Itoa(re.Limit)+";w="+strconv.Itoa(int(re.Window.Seconds())))
 		}
-	} else if errors.As(err, &le) {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(time.Until(le.Until).Seconds()+0.999)))
 	}
 	if st == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="civicflow"`)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"html/template"
 	"mime"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -130,7 +131,8 @@ type RouteLookup func(method, routePath string) (obj, act string, public bool, o
 // anonymous callers get 401; signed-in callers without the permission
 // 403. The department is the route's :department parameter, else "*"
 // ("in some department"); handlers narrow further to the departments the
-// caller may act in (Service.Departments). Every refusal is audited.
+// caller may act in (Service.Departments). Every refusal is audited
+// (anonymous ones counted per address and window, see refuse).
 // Unrouted requests pass through to Echo's 404/405.
 func (s *Service) Authorize(lookup RouteLookup) echo.MiddlewareFunc {
 	var (
@@ -191,14 +193,22 @@ func deptPhrase(dept string) string {
 	return " in department " + dept
 }
 
+// refuse audits a refusal and returns it. A signed-in caller's refusal is
+// an entry of its own; anonymous ones, which anybody can send by the
+// thousand, are counted per address and window (one entry per burst).
 func (s *Service) refuse(c echo.Context, status int, msg, obj, act, dept string) error {
 	p := PrincipalFrom(c)
 	req := c.Request()
-	s.record(req.Context(), audit.Entry{
-		Actor: p.Name(), Action: "access", ObjectType: obj, ObjectID: req.URL.Path, Department: dept,
+	e := audit.Entry{
+		Actor: p.Name(), Action: "access", ObjectType: obj, ObjectID: printable(req.URL.Path, 200), Department: dept,
 		Outcome: audit.Denied, IP: c.RealIP(),
 		Detail: audit.Detail(map[string]any{"method": req.Method, "route": c.Path(), "act": act, "status": status}),
-	})
+	}
+	if p.Anonymous() {
+		s.recordBurst(e, fmt.Sprintf("%s %s %d", req.Method, c.Path(), status))
+	} else {
+		s.record(req.Context(), e)
+	}
 	return echo.NewHTTPError(status, msg)
 }
 

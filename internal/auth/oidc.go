@@ -78,13 +78,30 @@ func (c OIDCConfig) Validate() error {
 
 // ProConnectClaims are the identity claims ProConnect gives.
 type ProConnectClaims struct {
-	Subject   string `json:"sub"`
-	Email     string `json:"email"`
-	GivenName string `json:"given_name"`
-	UsualName string `json:"usual_name"`
-	Siret     string `json:"siret"`
-	IdpID     string `json:"idp_id"`
-	UID       string `json:"uid"`
+	Subject string `json:"sub"`
+	Email   string `json:"email"`
+	// EmailVerified is the email_verified claim (a JSON boolean, or the
+	// string "true" as some providers send it).
+	EmailVerified claimBool `json:"email_verified"`
+	GivenName     string    `json:"given_name"`
+	UsualName     string    `json:"usual_name"`
+	Siret         string    `json:"siret"`
+	IdpID         string    `json:"idp_id"`
+	UID           string    `json:"uid"`
+}
+
+// claimBool reads a boolean claim sent as true/false or "true"/"false";
+// anything else is false.
+type claimBool bool
+
+func (b *claimBool) UnmarshalJSON(data []byte) error {
+	switch strings.ToLower(strings.Trim(string(data), `"`)) {
+	case "true":
+		*b = true
+	default:
+		*b = false
+	}
+	return nil
 }
 
 const oidcCookie = "civicflow_oidc"
@@ -172,16 +189,21 @@ func (s *Service) OIDCCallback(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 	ip := c.RealIP()
+	// deny refuses a sign-in that went through the provider: one audit
+	// entry each. refuse refuses a callback that anybody can forge (made-up
+	// state, code or error): counted per address and window.
 	deny := func(status int, reason, msg string, detail map[string]string) error {
-		if detail == nil {
-			detail = map[string]string{}
-		}
 		detail["method"], detail["reason"] = "oidc", reason
 		s.record(ctx, audit.Entry{Actor: detail["email"], Action: "auth.login", Outcome: audit.Denied, IP: ip, Detail: audit.Detail(detail)})
 		return echo.NewHTTPError(status, msg)
 	}
+	refuse := func(status int, reason, msg string) error {
+		s.recordBurst(audit.Entry{Actor: "anonymous", Action: "auth.login", Outcome: audit.Denied, IP: ip,
+			Detail: audit.Detail(map[string]string{"method": "oidc"})}, printable(reason, 100))
+		return echo.NewHTTPError(status, msg)
+	}
 	if e := c.QueryParam("error"); e != "" {
-		return deny(http.StatusUnauthorized, "provider error "+e, "the identity provider refused the sign-in ("+e+": "+c.QueryParam("error_description")+")", nil)
+		return refuse(http.StatusUnauthorized, "provider error "+e, "the identity provider refused the sign-in ("+printable(e, 100)+": "+printable(c.QueryParam("error_description"), 300)+")")
 	}
 	ck, err := c.Cookie(oidcCookie)
 	parts := []string{}
@@ -190,7 +212,7 @@ func (s *Service) OIDCCallback(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{Name: oidcCookie, Value: "", Path: "/auth/oidc", MaxAge: -1, HttpOnly: true, Secure: s.o.SecureCookies, SameSite: http.SameSiteLaxMode})
 	if len(parts) != 3 || c.QueryParam("state") == "" || c.QueryParam("state") != parts[0] {
-		return deny(http.StatusBadRequest, "state mismatch", "this sign-in expired or was started in another browser: start again", nil)
+		return refuse(http.StatusBadRequest, "state mismatch", "this sign-in expired or was started in another browser: start again")
 	}
 	nonce, verifier := parts[1], parts[2]
 	oc, err := s.oidcClient(ctx)
@@ -201,39 +223,45 @@ func (s *Service) OIDCCallback(c echo.Context) error {
 	tok, err := oc.oauth.Exchange(pctx, c.QueryParam("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		s.o.Logger.Warn("OIDC code exchange failed", "err", err)
-		return deny(http.StatusUnauthorized, "code exchange failed", "the identity provider did not confirm the sign-in: start again", nil)
+		return refuse(http.StatusUnauthorized, "code exchange failed", "the identity provider did not confirm the sign-in: start again")
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	idt, err := oc.verifier.Verify(pctx, rawID)
 	if err != nil {
 		s.o.Logger.Warn("OIDC id_token rejected", "err", err)
-		return deny(http.StatusUnauthorized, "invalid id_token", "the identity provider's answer could not be verified", nil)
+		return deny(http.StatusUnauthorized, "invalid id_token", "the identity provider's answer could not be verified", map[string]string{})
 	}
 	if idt.Nonce != nonce {
-		return deny(http.StatusUnauthorized, "nonce mismatch", "the identity provider's answer does not belong to this sign-in: start again", nil)
+		return deny(http.StatusUnauthorized, "nonce mismatch", "the identity provider's answer does not belong to this sign-in: start again", map[string]string{})
 	}
 	var claims ProConnectClaims
 	if err := idt.Claims(&claims); err != nil {
-		return deny(http.StatusUnauthorized, "bad id_token claims", "the identity provider's answer could not be read", nil)
+		return deny(http.StatusUnauthorized, "bad id_token claims", "the identity provider's answer could not be read", map[string]string{})
 	}
 	if oc.provider.UserInfoEndpoint() != "" {
 		ui, err := oc.provider.UserInfo(pctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
 			s.o.Logger.Warn("OIDC userinfo failed", "err", err)
-			return deny(http.StatusUnauthorized, "userinfo failed", "the identity provider did not give your identity (userinfo)", nil)
+			return deny(http.StatusUnauthorized, "userinfo failed", "the identity provider did not give your identity (userinfo)", map[string]string{})
 		}
 		var uc ProConnectClaims
 		if err := ui.Claims(&uc); err != nil {
-			return deny(http.StatusUnauthorized, "bad userinfo", "the identity provider's userinfo could not be read", nil)
+			return deny(http.StatusUnauthorized, "bad userinfo", "the identity provider's userinfo could not be read", map[string]string{})
 		}
 		if uc.Subject != idt.Subject {
-			return deny(http.StatusUnauthorized, "userinfo sub mismatch", "the identity provider's userinfo is about someone else", nil)
+			return deny(http.StatusUnauthorized, "userinfo sub mismatch", "the identity provider's userinfo is about someone else", map[string]string{})
 		}
 		claims = mergeClaims(claims, uc)
 	}
 	detail := map[string]string{"email": claims.Email, "siret": claims.Siret, "idp_id": claims.IdpID}
 	if claims.Email == "" {
 		return deny(http.StatusForbidden, "no e-mail", "the identity provider gave no e-mail address, which civicflow needs to find your account", detail)
+	}
+	// Accounts are found by e-mail: only an address the provider vouches
+	// for may open one (ProConnect sends email_verified).
+	if !claims.EmailVerified {
+		return deny(http.StatusForbidden, "e-mail not verified",
+			"the identity provider did not confirm that the e-mail address "+claims.Email+" is verified (email_verified): civicflow signs in verified addresses only", detail)
 	}
 	u, err := s.st.UserByEmail(ctx, claims.Email)
 	if errors.Is(err, store.ErrNotFound) && s.o.OIDC.AutoProvision {
@@ -262,6 +290,9 @@ func (s *Service) OIDCCallback(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
+// mergeClaims completes the id_token's claims a with the userinfo's b
+// (which win). The e-mail is verified if the claims that give it say so,
+// or if both give the same address and either says so.
 func mergeClaims(a, b ProConnectClaims) ProConnectClaims {
 	pick := func(x, y string) string {
 		if y != "" {
@@ -269,8 +300,12 @@ func mergeClaims(a, b ProConnectClaims) ProConnectClaims {
 		}
 		return x
 	}
+	verified := a.EmailVerified
+	if b.Email != "" {
+		verified = b.EmailVerified || (a.EmailVerified && claimBool(strings.EqualFold(a.Email, b.Email)))
+	}
 	return ProConnectClaims{
-		Subject: a.Subject, Email: pick(a.Email, b.Email), GivenName: pick(a.GivenName, b.GivenName),
+		Subject: a.Subject, Email: pick(a.Email, b.Email), EmailVerified: verified, GivenName: pick(a.GivenName, b.GivenName),
 		UsualName: pick(a.UsualName, b.UsualName), Siret: pick(a.Siret, b.Siret), IdpID: pick(a.IdpID, b.IdpID), UID: pick(a.UID, b.UID),
 	}
 }

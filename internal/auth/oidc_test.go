@@ -2,162 +2,29 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/auth/oidctest"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/store/storetest"
 )
-
-// mockProConnect is a small OIDC provider behaving like ProConnect:
-// discovery, JWKS (RSA), token endpoint with PKCE and a signed id_token,
-// userinfo as a signed JWT (application/jwt) or as JSON.
-type mockProConnect struct {
-	srv       *httptest.Server
-	key, evil *rsa.PrivateKey
-	mu        sync.Mutex
-	codes     map[string]codeGrant
-	// knobs
-	userinfoJSON  bool
-	userinfoEvil  bool // sign userinfo with a key not in the JWKS
-	wrongNonce    bool
-	userinfoEmail string // overrides the e-mail in userinfo
-}
-
-type codeGrant struct {
-	nonce, challenge string
-	claims           map[string]any
-}
-
-func newMockProConnect(t *testing.T) *mockProConnect {
-	m := &mockProConnect{codes: map[string]codeGrant{}}
-	var err error
-	m.key, err = rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	m.evil, err = rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v2/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		iss := m.srv.URL + "/api/v2"
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
-			"userinfo_endpoint": iss + "/userinfo", "jwks_uri": iss + "/jwks", "end_session_endpoint": iss + "/session/end",
-			"id_token_signing_alg_values_supported": []string{"RS256"}, "userinfo_signing_alg_values_supported": []string{"RS256"},
-			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-		})
-	})
-	mux.HandleFunc("/api/v2/jwks", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &m.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
-	})
-	mux.HandleFunc("/api/v2/token", func(w http.ResponseWriter, r *http.Request) {
-		id, secret, ok := r.BasicAuth()
-		if !ok {
-			id, secret = r.FormValue("client_id"), r.FormValue("client_secret")
-		}
-		m.mu.Lock()
-		g, found := m.codes[r.FormValue("code")]
-		delete(m.codes, r.FormValue("code"))
-		m.mu.Unlock()
-		sum := sha256.Sum256([]byte(r.FormValue("code_verifier")))
-		if id != "civicflow" || secret != "s3cret" || !found || base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge {
-			w.WriteHeader(400)
-			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
-			return
-		}
-		claims := map[string]any{"iss": m.srv.URL + "/api/v2", "aud": "civicflow", "exp": time.Now().Add(time.Minute).Unix(), "iat": time.Now().Unix(), "nonce": g.nonce}
-		if m.wrongNonce {
-			claims["nonce"] = "another-nonce-another-nonce-another-nonce"
-		}
-		for k, v := range g.claims {
-			claims[k] = v
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + r.FormValue("code"), "token_type": "Bearer", "expires_in": 60, "id_token": m.sign(t, m.key, claims)})
-	})
-	mux.HandleFunc("/api/v2/userinfo", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer at-") {
-			w.WriteHeader(401)
-			return
-		}
-		claims := map[string]any{"sub": "sub-123", "email": "Agent.Voirie@Demo.Civicflow.FR", "given_name": "Camille", "usual_name": "Dupont",
-			"siret": "21750001600019", "idp_id": "fia1v2", "uid": "42"}
-		if m.userinfoEmail != "" {
-			claims["email"] = m.userinfoEmail
-		}
-		if m.userinfoJSON {
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(claims)
-			return
-		}
-		key := m.key
-		if m.userinfoEvil {
-			key = m.evil
-		}
-		claims["iss"], claims["aud"] = m.srv.URL+"/api/v2", "civicflow"
-		w.Header().Set("Content-Type", "application/jwt")
-		w.Write([]byte(m.sign(t, key, claims)))
-	})
-	m.srv = httptest.NewServer(mux)
-	t.Cleanup(m.srv.Close)
-	return m
-}
-
-func (m *mockProConnect) sign(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
-	require.NoError(t, err)
-	b, _ := json.Marshal(claims)
-	obj, err := s.Sign(b)
-	require.NoError(t, err)
-	out, err := obj.CompactSerialize()
-	require.NoError(t, err)
-	return out
-}
-
-// authorize plays the user consenting at the provider: it checks the
-// request ProConnect would check and returns the code.
-func (m *mockProConnect) authorize(t *testing.T, loc string) (code, state string) {
-	u, err := url.Parse(loc)
-	require.NoError(t, err)
-	q := u.Query()
-	require.Equal(t, m.srv.URL+"/api/v2/authorize", u.Scheme+"://"+u.Host+u.Path)
-	require.Equal(t, "code", q.Get("response_type"))
-	require.Equal(t, "civicflow", q.Get("client_id"))
-	require.Equal(t, "S256", q.Get("code_challenge_method"))
-	require.GreaterOrEqual(t, len(q.Get("state")), 32)
-	require.GreaterOrEqual(t, len(q.Get("nonce")), 32)
-	require.Contains(t, q.Get("scope"), "openid")
-	require.Contains(t, q.Get("scope"), "usual_name")
-	code = "code-" + q.Get("state")[:8]
-	m.mu.Lock()
-	m.codes[code] = codeGrant{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), claims: map[string]any{"sub": "sub-123", "email": "agent.voirie@demo.civicflow.fr"}}
-	m.mu.Unlock()
-	return code, q.Get("state")
-}
 
 func TestOIDCLogin(t *testing.T) {
 	st := storetest.Open(t, storetest.SQLiteURL(t))
 	ctx := context.Background()
 	require.NoError(t, auth.SeedDemo(ctx, st, "demo"))
-	m := newMockProConnect(t)
+	m := oidctest.New(t)
 
 	newService := func(autoProvision bool) (*auth.Service, *echo.Echo) {
 		svc, err := auth.New(ctx, st, auth.Options{OIDC: auth.OIDCConfig{
-			Issuer: m.srv.URL + "/api/v2", ClientID: "civicflow", ClientSecret: "s3cret",
+			Issuer: m.Issuer(), ClientID: oidctest.ClientID, ClientSecret: oidctest.ClientSecret,
 			RedirectURL: "http://civicflow.test/auth/oidc/callback", AutoProvision: autoProvision,
 		}})
 		require.NoError(t, err)
@@ -180,7 +47,7 @@ func TestOIDCLogin(t *testing.T) {
 		}
 		require.NotNil(t, ck)
 		require.True(t, ck.HttpOnly)
-		code, state := m.authorize(t, rec.Header().Get("Location"))
+		code, state := m.Authorize(t, rec.Header().Get("Location"))
 		if tamperState {
 			state = "forged-" + state
 		}
@@ -209,8 +76,8 @@ func TestOIDCLogin(t *testing.T) {
 		require.Equal(t, "agent.voirie", sessionOf(t, rec).Username)
 	})
 	t.Run("userinfo as JSON", func(t *testing.T) {
-		m.userinfoJSON = true
-		defer func() { m.userinfoJSON = false }()
+		m.UserinfoJSON = true
+		defer m.Reset()
 		rec := run(t, e, false)
 		require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
 	})
@@ -222,13 +89,15 @@ func TestOIDCLogin(t *testing.T) {
 		msg    string
 	}{
 		{"state mismatch", func() {}, true, 400, "start again"},
-		{"wrong nonce", func() { m.wrongNonce = true }, false, 401, "does not belong"},
-		{"userinfo signed by another key", func() { m.userinfoEvil = true }, false, 401, "userinfo"},
-		{"unknown e-mail", func() { m.userinfoEmail = "stranger@mairie.fr" }, false, 403, "no civicflow account uses the e-mail address stranger@mairie.fr"},
+		{"wrong nonce", func() { m.WrongNonce = true }, false, 401, "does not belong"},
+		{"userinfo signed by another key", func() { m.UserinfoEvil = true }, false, 401, "userinfo"},
+		{"unknown e-mail", func() { m.UserinfoEmail = "stranger@mairie.fr" }, false, 403, "no civicflow account uses the e-mail address stranger@mairie.fr"},
+		{"e-mail not verified", func() { m.EmailVerified = false }, false, 403, "email_verified"},
+		{"e-mail verification not said", func() { m.EmailVerified = oidctest.Omit }, false, 403, "email_verified"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.setup()
-			defer func() { m.wrongNonce, m.userinfoEvil, m.userinfoEmail = false, false, "" }()
+			defer m.Reset()
 			rec := run(t, e, c.tamper)
 			require.Equal(t, c.status, rec.Code, rec.Body.String())
 			require.Contains(t, rec.Body.String(), c.msg)
@@ -249,8 +118,8 @@ func TestOIDCLogin(t *testing.T) {
 		require.Contains(t, rec.Body.String(), "access_denied")
 	})
 	t.Run("auto-provisioning when configured", func(t *testing.T) {
-		m.userinfoEmail = "Nouvelle.Agente@mairie.fr"
-		defer func() { m.userinfoEmail = "" }()
+		m.UserinfoEmail = "Nouvelle.Agente@mairie.fr"
+		defer m.Reset()
 		_, e2 := newService(true)
 		rec := run(t, e2, false)
 		require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())

@@ -24,9 +24,6 @@ type Argon2Params struct {
 // DefaultArgon2 follows OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane).
 var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// MinPasswordLen is the shortest password accepted for a local account.
-const MinPasswordLen = 4
-
 var errMalformedHash = errors.New("malformed password hash")
 
 // HashPassword returns the PHC string of password:

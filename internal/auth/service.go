@@ -17,9 +17,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/store"
@@ -30,33 +33,67 @@ import (
 type Options struct {
 	SessionTTL    time.Duration // 12h
 	SecureCookies bool          // Secure flag on cookies (https deployments)
-	MaxFailures   int           // failed logins before the account locks: 5
-	LockFor       time.Duration // lock duration: 15m
-	LoginsPerIP   int           // login attempts per address per minute: 20 (<0: unlimited)
-	Argon2        Argon2Params  // DefaultArgon2
-	OIDC          OIDCConfig    // sign-in with ProConnect (off when Issuer is empty)
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Progressive delay per username tried (known or not): after
+	// FreeFailures consecutive failures, an attempt waits until
+	// BaseDelay·2^(failures−FreeFailures), capped at MaxDelay, has passed
+	// since the last failure. Failures older than ForgetAfter are forgotten.
+	FreeFailures int           // 3
+	BaseDelay    time.Duration // 1s
+	MaxDelay     time.Duration // 30s
+	ForgetAfter  time.Duration // 24h
+	// Per address (IPv6: per /64): failed sign-ins allowed per
+	// LoginWindow (<0: unlimited), and attempts in progress at once.
+	LoginFailuresPerIP  int           // 20
+	LoginWindow         time.Duration // 1m
+	LoginsInFlightPerIP int           // 64
+	// AuditBurstWindow is how long refusals that strangers can cause at will
+	// (anonymous refused requests, throttled sign-ins) are counted per
+	// address before one audit entry records them.
+	AuditBurstWindow time.Duration // 1m
+	Argon2           Argon2Params  // DefaultArgon2
+	OIDC             OIDCConfig    // sign-in with ProConnect (off when Issuer is empty)
+	Now              func() time.Time
+	// Sleep waits for the progressive delay (tests replace it).
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	if o.MaxFailures <= 0 {
-		o.MaxFailures = 5
+	if o.FreeFailures <= 0 {
+		o.FreeFailures = 3
 	}
-	if o.LockFor <= 0 {
-		o.LockFor = 15 * time.Minute
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = time.Second
 	}
-	if o.LoginsPerIP == 0 {
-		o.LoginsPerIP = 20
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 30 * time.Second
+	}
+	if o.ForgetAfter <= 0 {
+		o.ForgetAfter = 24 * time.Hour
+	}
+	if o.LoginFailuresPerIP == 0 {
+		o.LoginFailuresPerIP = 20
+	}
+	if o.LoginWindow <= 0 {
+		o.LoginWindow = time.Minute
+	}
+	if o.LoginsInFlightPerIP <= 0 {
+		o.LoginsInFlightPerIP = 64
+	}
+	if o.AuditBurstWindow <= 0 {
+		o.AuditBurstWindow = time.Minute
 	}
 	if o.Argon2 == (Argon2Params{}) {
 		o.Argon2 = DefaultArgon2
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -66,14 +103,21 @@ func (o *Options) defaults() {
 // Service authenticates people and holds the authorizer and audit log the
 // middlewares use.
 type Service struct {
-	st    *store.Store
-	az    *policies.Authorizer
-	audit audit.Recorder
-	o     Options
-	ips   *ipLimiter
+	st     *store.Store
+	az     *policies.Authorizer
+	audit  audit.Recorder
+	o      Options
+	ips    *ipLimiter
+	bursts *audit.Bursts
+	// hashing bounds the password verifications running at once (each
+	// argon2id takes Argon2.Memory KiB).
+	hashing chan struct{}
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	pruneMu sync.Mutex
+	pruned  time.Time
 
 	oidcMu sync.Mutex
 	oidc   *oidcClient
@@ -96,7 +140,12 @@ func New(ctx context.Context, st *store.Store, o Options) (*Service, error) {
 // NewWith assembles a service from its parts.
 func NewWith(st *store.Store, az *policies.Authorizer, rec audit.Recorder, o Options) *Service {
 	o.defaults()
-	return &Service{st: st, az: az, audit: rec, o: o, ips: newIPLimiter(o.LoginsPerIP, time.Minute)}
+	return &Service{
+		st: st, az: az, audit: rec, o: o,
+		ips:     newIPLimiter(o.LoginFailuresPerIP, o.LoginWindow, o.LoginsInFlightPerIP),
+		bursts:  audit.NewBursts(rec, o.AuditBurstWindow, o.Now, o.Logger),
+		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+	}
 }
 
 // Store, Authorizer, Audit and Options expose the parts.
@@ -110,6 +159,16 @@ func (s *Service) record(ctx context.Context, e audit.Entry) {
 		s.o.Logger.Error("audit: cannot record", "action", e.Action, "err", err)
 	}
 }
+
+// recordBurst counts an entry that a stranger can cause at will in the
+// burst of its address (see audit.Bursts); sample says what it was.
+func (s *Service) recordBurst(e audit.Entry, sample string) {
+	s.bursts.Add(AddressKey(e.IP), e, sample)
+}
+
+// FlushAudit records at once the refusals counted in open bursts (at
+// shutdown; tests).
+func (s *Service) FlushAudit(ctx context.Context) { s.bursts.Flush(ctx) }
 
 // Changed tells the authorizer that rules, memberships, delegations or
 // users changed in this process.
@@ -155,70 +214,159 @@ func (s *Service) dummy() string {
 	return s.dummyHash
 }
 
+// nameHash is the key of a username's failure count.
+func nameHash(username string) string { return HashToken("login\x00" + username) }
+
 // Login checks a username and password. Unknown users and wrong passwords
-// get the same ErrBadCredentials after the same work (a hash is always
-// verified). Errors: *RateLimitedError (too many attempts from the
-// address), *LockedError (too many failures on the account), ErrDisabled.
+// get the same ErrBadCredentials after the same work: the same reads and
+// writes, a password hash always verified (a dummy one for unknown users)
+// and the same progressive delay (see throttle.go). Errors:
+// *RateLimitedError (too many failures from the address), ErrDisabled (the
+// right password of a disabled account).
 func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error) {
-	now := s.now()
-	username := NormalizeUsername(r.Username)
-	if ok, wait := s.ips.allow(r.IP, now); !ok {
-		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: r.IP, Detail: audit.Detail(map[string]string{"reason": "rate limited"})})
-		return LoginResult{}, &RateLimitedError{RetryAfter: wait, Limit: s.ips.n, Window: s.ips.window}
-	}
-	u, err := s.st.UserByUsername(ctx, username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	u, err := s.checkPassword(ctx, r.Username, r.Password, r.IP)
+	if err != nil {
 		return LoginResult{}, err
-	}
-	known := err == nil
-	if known && u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: r.IP, Detail: audit.Detail(map[string]string{"reason": "locked"})})
-		return LoginResult{}, &LockedError{Until: *u.LockedUntil}
-	}
-	hash := s.dummy()
-	if known && u.PasswordHash != nil {
-		hash = *u.PasswordHash
-	}
-	ok, rehash, verr := VerifyPassword(r.Password, hash, s.o.Argon2)
-	if verr != nil {
-		s.o.Logger.Error("auth: stored password hash is malformed", "user", username)
-	}
-	ok = ok && known && u.PasswordHash != nil
-	if !ok {
-		reason := "unknown user"
-		if known {
-			reason = "wrong password"
-			nu, err := s.st.RecordLoginFailure(ctx, u.ID, s.o.MaxFailures, s.o.LockFor, now)
-			if err != nil {
-				return LoginResult{}, err
-			}
-			if nu.LockedUntil != nil && now.Before(*nu.LockedUntil) {
-				reason = "wrong password; account locked"
-			}
-		}
-		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: r.IP, Detail: audit.Detail(map[string]string{"reason": reason})})
-		return LoginResult{}, ErrBadCredentials
-	}
-	if u.Disabled {
-		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: r.IP, Detail: audit.Detail(map[string]string{"reason": "disabled"})})
-		return LoginResult{}, ErrDisabled
-	}
-	if err := s.st.RecordLoginSuccess(ctx, u.ID); err != nil {
-		return LoginResult{}, err
-	}
-	if rehash {
-		if h, err := HashPassword(r.Password, s.o.Argon2); err == nil {
-			if err := s.st.SetPasswordHash(ctx, u.ID, &h); err != nil {
-				s.o.Logger.Warn("auth: rehash failed", "user", username, "err", err)
-			}
-		}
 	}
 	token, exp, err := s.StartSession(ctx, u, "password", r.IP, r.UserAgent)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", ObjectType: "user", ObjectID: username, IP: r.IP})
+	s.record(ctx, audit.Entry{Actor: u.Username, Action: "auth.login", ObjectType: "user", ObjectID: u.Username, IP: r.IP})
 	return LoginResult{Token: token, ExpiresAt: exp, User: u}, nil
+}
+
+// checkPassword is Login without the session: the throttled check of a
+// username and password.
+func (s *Service) checkPassword(ctx context.Context, rawUsername, password, ip string) (store.User, error) {
+	username := NormalizeUsername(rawUsername)
+	addr := AddressKey(ip)
+	if ok, wait := s.ips.begin(addr, s.now()); !ok {
+		s.recordBurst(audit.Entry{Actor: "anonymous", Action: "auth.login", Outcome: audit.Denied, IP: ip,
+			Detail: audit.Detail(map[string]string{"reason": "rate limited"})}, printable(username, 64))
+		return store.User{}, &RateLimitedError{RetryAfter: wait, Limit: s.ips.n, Window: s.ips.window}
+	}
+	failed := true
+	defer func() { s.ips.end(addr, s.now(), failed) }()
+
+	key := nameHash(username)
+	lf, err := s.st.LoginFailuresOf(ctx, key)
+	if err != nil {
+		return store.User{}, err
+	}
+	if lf.Failures > 0 && s.now().Sub(lf.LastFailedAt) > s.o.ForgetAfter {
+		lf.Failures = 0
+	}
+	var delay time.Duration
+	if owed := s.o.backoff(lf.Failures); owed > 0 {
+		if delay = lf.LastFailedAt.Add(owed).Sub(s.now()); delay > 0 {
+			delay = min(delay, s.o.MaxDelay)
+			if err := s.o.Sleep(ctx, delay); err != nil {
+				failed = false // the client left: nothing was tried
+				return store.User{}, fmt.Errorf("%w (the client left before the answer)", ErrBadCredentials)
+			}
+		}
+	}
+
+	var u store.User
+	known := false
+	if usernameRE.MatchString(username) {
+		u, err = s.st.UserByUsername(ctx, username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+		known = err == nil
+	}
+	hash := s.dummy()
+	if known && u.PasswordHash != nil {
+		hash = *u.PasswordHash
+	}
+	ok, rehash, verr := s.verify(ctx, password, hash)
+	if verr != nil && !errors.Is(verr, errMalformedHash) {
+		failed = false // the client left: nothing was tried
+		return u, fmt.Errorf("%w (the client left before the answer)", ErrBadCredentials)
+	}
+	if verr != nil {
+		s.o.Logger.Error("auth: stored password hash is malformed", "user", username)
+	}
+	if !ok || !known || u.PasswordHash == nil {
+		n, err := s.st.RecordLoginFailure(ctx, key, s.now(), s.now().Add(-s.o.ForgetAfter))
+		if err != nil {
+			return u, err
+		}
+		reason := "unknown user"
+		if known {
+			reason = "wrong password"
+		}
+		s.record(ctx, audit.Entry{Actor: printable(username, 64), Action: "auth.login", Outcome: audit.Denied, IP: ip,
+			Detail: audit.Detail(map[string]any{"reason": reason, "consecutive_failures": n, "delay_ms": delay.Milliseconds()})})
+		s.pruneFailures(ctx)
+		return u, ErrBadCredentials
+	}
+	failed = false
+	if u.Disabled {
+		s.record(ctx, audit.Entry{Actor: username, Action: "auth.login", Outcome: audit.Denied, IP: ip, Detail: audit.Detail(map[string]string{"reason": "disabled"})})
+		return u, ErrDisabled
+	}
+	if lf.Failures > 0 {
+		if err := s.st.ClearLoginFailures(ctx, key); err != nil {
+			return u, err
+		}
+	}
+	if rehash {
+		if h, err := HashPassword(password, s.o.Argon2); err == nil {
+			if err := s.st.SetPasswordHash(ctx, u.ID, &h); err != nil {
+				s.o.Logger.Warn("auth: rehash failed", "user", username, "err", err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// verify checks a password against a hash, at most a few at once.
+func (s *Service) verify(ctx context.Context, password, hash string) (ok, rehash bool, err error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return VerifyPassword(password, hash, s.o.Argon2)
+}
+
+// pruneFailures forgets, at most once an hour, the failure counts older
+// than ForgetAfter.
+func (s *Service) pruneFailures(ctx context.Context) {
+	now := s.now()
+	s.pruneMu.Lock()
+	due := now.Sub(s.pruned) >= time.Hour
+	if due {
+		s.pruned = now
+	}
+	s.pruneMu.Unlock()
+	if due {
+		if _, err := s.st.PruneLoginFailures(ctx, now.Add(-s.o.ForgetAfter)); err != nil {
+			s.o.Logger.Warn("auth: cannot prune login failures", "err", err)
+		}
+	}
+}
+
+// printable keeps at most n bytes of s's printable characters, for audit
+// entries that quote what a stranger typed.
+func printable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // StartSession opens a session for u and returns its secret token.
@@ -444,8 +592,12 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 		u.Email = &e
 	}
 	if nu.Password != "" {
-		if len(nu.Password) < MinPasswordLen {
-			return u, invalidf("the password is shorter than %d characters", MinPasswordLen)
+		email := ""
+		if u.Email != nil {
+			email = *u.Email
+		}
+		if err := CheckPassword(nu.Password, u.Username, email); err != nil {
+			return u, err
 		}
 		h, err := HashPassword(nu.Password, s.o.Argon2)
 		if err != nil {
@@ -459,33 +611,60 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 	return u, nil
 }
 
-// SetPassword replaces a user's password and ends their sessions.
+// SetPassword is a password reset by an administrator (API or `civicflow
+// user passwd`): the new password must follow the policy; every session of
+// the user ends and every personal API token of theirs is revoked, at once;
+// the failure count of the username is forgotten.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
-	if len(password) < MinPasswordLen {
-		return invalidf("the password is shorter than %d characters", MinPasswordLen)
+	return s.replacePassword(ctx, userID, password, true)
+}
+
+// ChangeOwnPassword is p changing their own password: the current one is
+// checked like a sign-in (same throttling; ErrBadCredentials when wrong),
+// the new one must follow the policy, and every session of the user ends
+// (the caller opens a new one for the client). Personal API tokens are
+// kept: the user manages them (a reset by an administrator revokes them).
+func (s *Service) ChangeOwnPassword(ctx context.Context, p Principal, current, password, ip string) error {
+	if _, err := s.checkPassword(ctx, p.Username, current, ip); err != nil {
+		return err
+	}
+	if err := s.replacePassword(ctx, p.UserID, password, false); err != nil {
+		return err
+	}
+	s.record(ctx, audit.Entry{Actor: p.Username, Action: "user.password", ObjectType: "user", ObjectID: p.Username, IP: ip,
+		Detail: audit.Detail(map[string]string{"by": "self", "sessions": "ended"})})
+	return nil
+}
+
+func (s *Service) replacePassword(ctx context.Context, userID int64, password string, revokeTokens bool) error {
+	u, err := s.st.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	email := ""
+	if u.Email != nil {
+		email = *u.Email
+	}
+	if err := CheckPassword(password, u.Username, email); err != nil {
+		return err
 	}
 	h, err := HashPassword(password, s.o.Argon2)
 	if err != nil {
 		return err
 	}
-	if err := s.st.SetPasswordHash(ctx, userID, &h); err != nil {
+	if err := s.st.ReplacePassword(ctx, userID, h, revokeTokens, s.now()); err != nil {
 		return err
 	}
-	if err := s.st.RecordLoginSuccess(ctx, userID); err != nil {
-		return err
-	}
-	return s.st.DeleteUserSessions(ctx, userID)
+	return s.st.ClearLoginFailures(ctx, nameHash(u.Username))
 }
 
-// SetDisabled disables or enables a user; disabling ends their sessions.
+// SetDisabled disables or enables a user; disabling ends their sessions
+// and revokes their personal API tokens (enabling gives none back).
 func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) error {
 	if err := s.st.SetUserDisabled(ctx, userID, disabled); err != nil {
 		return err
 	}
 	s.Changed()
-	if disabled {
-		return s.st.DeleteUserSessions(ctx, userID)
-	}
 	return nil
 }
 

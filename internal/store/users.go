@@ -13,19 +13,17 @@ import (
 // User is a member of staff. PasswordHash is nil for users who sign in only
 // through OIDC (ProConnect); Email is how OIDC identities are matched.
 type User struct {
-	ID           int64      `db:"id" json:"id"`
-	Username     string     `db:"username" json:"username"`
-	DisplayName  string     `db:"display_name" json:"display_name"`
-	Email        *string    `db:"email" json:"email,omitempty"`
-	PasswordHash *string    `db:"password_hash" json:"-"`
-	Disabled     bool       `db:"disabled" json:"disabled"`
-	FailedLogins int        `db:"failed_logins" json:"-"`
-	LockedUntil  *time.Time `db:"locked_until" json:"locked_until,omitempty"`
-	CreatedAt    time.Time  `db:"created_at" json:"created_at"`
-	UpdatedAt    time.Time  `db:"updated_at" json:"updated_at"`
+	ID           int64     `db:"id" json:"id"`
+	Username     string    `db:"username" json:"username"`
+	DisplayName  string    `db:"display_name" json:"display_name"`
+	Email        *string   `db:"email" json:"email,omitempty"`
+	PasswordHash *string   `db:"password_hash" json:"-"`
+	Disabled     bool      `db:"disabled" json:"disabled"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
 }
 
-const userColumns = `id, username, display_name, email, password_hash, disabled, failed_logins, locked_until, created_at, updated_at`
+const userColumns = `id, username, display_name, email, password_hash, disabled, created_at, updated_at`
 
 // CreateUser inserts u and sets its ID; ErrConflict if the username or the
 // e-mail (case-insensitive) is taken.
@@ -88,18 +86,69 @@ func (s *Store) UpdateUserProfile(ctx context.Context, id int64, displayName str
 	return s.updateUser(ctx, id, `display_name = ?, email = ?`, displayName, email)
 }
 
-// SetUserDisabled disables or re-enables a user (a disabled user cannot sign
-// in and loses every permission at once).
+// SetUserDisabled disables or re-enables a user. A disabled user cannot
+// sign in and loses every permission at once; disabling also ends their
+// sessions and revokes their personal API tokens, in the same transaction
+// (re-enabling gives none of them back).
 func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
-	if err := s.updateUser(ctx, id, `disabled = ?`, disabled); err != nil {
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := updateUserTx(ctx, tx, id, `disabled = ?`, disabled); err != nil {
+			return err
+		}
+		if !disabled {
+			return nil
+		}
+		return revokeCredentialsTx(ctx, tx, id, true, time.Now())
+	})
+	if err != nil {
 		return err
 	}
 	return s.BumpAuthzVersion(ctx)
 }
 
-// SetPasswordHash replaces the password hash (nil: OIDC only).
+// SetPasswordHash replaces the password hash (nil: OIDC only) and nothing
+// else (rehashing with new parameters).
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash *string) error {
 	return s.updateUser(ctx, id, `password_hash = ?`, hash)
+}
+
+// ReplacePassword sets a new password hash and, in the same transaction,
+// ends every session of the user and, when revokeTokens is set (a reset by
+// an administrator), revokes their personal API tokens as of at.
+func (s *Store) ReplacePassword(ctx context.Context, id int64, hash string, revokeTokens bool, at time.Time) error {
+	return s.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := updateUserTx(ctx, tx, id, `password_hash = ?`, hash); err != nil {
+			return err
+		}
+		return revokeCredentialsTx(ctx, tx, id, revokeTokens, at)
+	})
+}
+
+// revokeCredentialsTx ends the sessions of a user and, with tokens, revokes
+// their API tokens that are not revoked yet.
+func revokeCredentialsTx(ctx context.Context, tx *sqlx.Tx, id int64, tokens bool, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM sessions WHERE user_id = ?`), id); err != nil {
+		return fmt.Errorf("end the sessions of user %d: %w", id, err)
+	}
+	if !tokens {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`), ts(at), id); err != nil {
+		return fmt.Errorf("revoke the API tokens of user %d: %w", id, err)
+	}
+	return nil
+}
+
+func updateUserTx(ctx context.Context, tx *sqlx.Tx, id int64, set string, args ...any) error {
+	args = append(args, ts(time.Now()), id)
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET `+set+`, updated_at = ? WHERE id = ?`), args...)
+	if err != nil {
+		return fmt.Errorf("update user %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 func (s *Store) updateUser(ctx context.Context, id int64, set string, args ...any) error {
@@ -113,42 +162,6 @@ func (s *Store) updateUser(ctx context.Context, id int64, set string, args ...an
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	return nil
-}
-
-// RecordLoginFailure counts a failed login. On the max-th consecutive
-// failure the account is locked until now+lockFor and the counter restarts.
-// It returns the user as updated.
-func (s *Store) RecordLoginFailure(ctx context.Context, id int64, max int, lockFor time.Duration, now time.Time) (User, error) {
-	var u User
-	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &u, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`+s.forUpdate()), id); err != nil {
-			return err
-		}
-		u.FailedLogins++
-		if u.FailedLogins >= max {
-			until := ts(now.Add(lockFor))
-			u.LockedUntil = &until
-			u.FailedLogins = 0
-		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?`), u.FailedLogins, u.LockedUntil, id)
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return u, fmt.Errorf("record login failure of user %d: %w", id, err)
-	}
-	return u, nil
-}
-
-// RecordLoginSuccess clears the failure counter and any lock.
-func (s *Store) RecordLoginSuccess(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND (failed_logins <> 0 OR locked_until IS NOT NULL)`), id)
-	if err != nil {
-		return fmt.Errorf("record login success of user %d: %w", id, err)
 	}
 	return nil
 }

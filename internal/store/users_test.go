@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -78,29 +79,85 @@ func TestDepartmentsUsersMemberships(t *testing.T) {
 	})
 }
 
-func TestLoginFailuresLock(t *testing.T) {
+func TestLoginFailures(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		u := &store.User{Username: "bob"}
-		require.NoError(t, s.CreateUser(ctx, u))
 		now := time.Now()
-		for i := 1; i < 3; i++ {
-			got, err := s.RecordLoginFailure(ctx, u.ID, 3, 15*time.Minute, now)
+		f, err := s.LoginFailuresOf(ctx, "k1")
+		require.NoError(t, err)
+		require.Zero(t, f.Failures, "no failures yet")
+		for i := 1; i <= 3; i++ {
+			n, err := s.RecordLoginFailure(ctx, "k1", now.Add(time.Duration(i)*time.Second), now.Add(-time.Hour))
 			require.NoError(t, err)
-			require.Equal(t, i, got.FailedLogins)
-			require.Nil(t, got.LockedUntil)
+			require.Equal(t, i, n)
 		}
-		got, err := s.RecordLoginFailure(ctx, u.ID, 3, 15*time.Minute, now)
+		f, err = s.LoginFailuresOf(ctx, "k1")
 		require.NoError(t, err)
-		require.NotNil(t, got.LockedUntil)
-		require.WithinDuration(t, now.Add(15*time.Minute), *got.LockedUntil, time.Second)
-		got, err = s.UserByID(ctx, u.ID)
+		require.Equal(t, 3, f.Failures)
+		require.WithinDuration(t, now.Add(3*time.Second), f.LastFailedAt, time.Millisecond)
+
+		n, err := s.RecordLoginFailure(ctx, "k1", now.Add(48*time.Hour), now.Add(24*time.Hour))
 		require.NoError(t, err)
-		require.NotNil(t, got.LockedUntil)
-		require.NoError(t, s.RecordLoginSuccess(ctx, u.ID))
-		got, err = s.UserByID(ctx, u.ID)
+		require.Equal(t, 1, n, "failures older than forgetBefore are forgotten")
+
+		_, err = s.RecordLoginFailure(ctx, "k2", now, now.Add(-time.Hour))
 		require.NoError(t, err)
-		require.Nil(t, got.LockedUntil)
-		require.Zero(t, got.FailedLogins)
+		require.NoError(t, s.ClearLoginFailures(ctx, "k1"))
+		f, err = s.LoginFailuresOf(ctx, "k1")
+		require.NoError(t, err)
+		require.Zero(t, f.Failures)
+		pruned, err := s.PruneLoginFailures(ctx, now.Add(time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), pruned)
+	})
+}
+
+func TestCredentialsRevoked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now()
+		u := &store.User{Username: "carol", PasswordHash: strp("old")}
+		require.NoError(t, s.CreateUser(ctx, u))
+		other := &store.User{Username: "dave"}
+		require.NoError(t, s.CreateUser(ctx, other))
+		setup := func() {
+			for _, id := range []int64{u.ID, other.ID} {
+				require.NoError(t, s.CreateSession(ctx, store.Session{ID: fmt.Sprint("s", id, now.UnixNano()), UserID: id, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+				require.NoError(t, s.CreateAPIToken(ctx, &store.APIToken{UserID: id, Name: "t", Prefix: "cf_", Hash: fmt.Sprint("h", id, now.UnixNano()), CreatedAt: now}))
+			}
+			now = now.Add(time.Second)
+		}
+		live := func(id int64) (sessions, tokens int) {
+			require.NoError(t, s.DB().Get(&sessions, s.DB().Rebind(`SELECT COUNT(*) FROM sessions WHERE user_id = ?`), id))
+			ts, err := s.APITokensOf(ctx, id)
+			require.NoError(t, err)
+			for _, tk := range ts {
+				if tk.RevokedAt == nil {
+					tokens++
+				}
+			}
+			return
+		}
+
+		setup()
+		require.NoError(t, s.ReplacePassword(ctx, u.ID, "new", false, now))
+		ss, tk := live(u.ID)
+		require.Equal(t, [2]int{0, 1}, [2]int{ss, tk}, "a change by the user ends sessions, keeps tokens")
+		got, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err)
+		require.Equal(t, "new", *got.PasswordHash)
+
+		setup()
+		require.NoError(t, s.ReplacePassword(ctx, u.ID, "newer", true, now))
+		ss, tk = live(u.ID)
+		require.Equal(t, [2]int{0, 0}, [2]int{ss, tk}, "a reset ends sessions and revokes tokens")
+
+		setup()
+		require.NoError(t, s.SetUserDisabled(ctx, u.ID, true))
+		ss, tk = live(u.ID)
+		require.Equal(t, [2]int{0, 0}, [2]int{ss, tk}, "disabling ends sessions and revokes tokens")
+		ss, tk = live(other.ID)
+		require.Equal(t, [2]int{3, 3}, [2]int{ss, tk}, "other users keep theirs")
+		require.ErrorIs(t, s.ReplacePassword(ctx, 9999, "x", true, now), store.ErrNotFound)
 	})
 }

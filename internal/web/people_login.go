@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -88,8 +89,10 @@ type passwordRequest struct {
 	New     string `json:"new"`
 }
 
-// peopleChangePassword: POST /api/v1/me/password {"current","new"} → 204;
-// every session of the user ends, a new one is opened for this client.
+// peopleChangePassword: POST /api/v1/me/password {"current","new"} → 200
+// with a new session; every other session of the user ends. A wrong
+// current password is 403 and counts as a failed sign-in (same throttling).
+// Personal API tokens are kept (an administrator's reset revokes them).
 func (s *Server) peopleChangePassword(c echo.Context) error {
 	var r passwordRequest
 	if err := bindJSON(c, &r); err != nil {
@@ -98,13 +101,10 @@ func (s *Server) peopleChangePassword(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := auth.PrincipalFrom(c)
 	svc := s.Auth()
-	if _, err := svc.Login(ctx, auth.LoginRequest{Username: p.Username, Password: r.Current, IP: c.RealIP()}); err != nil {
-		if auth.HTTPStatus(err) == http.StatusUnauthorized {
+	if err := svc.ChangeOwnPassword(ctx, p, r.Current, r.New, c.RealIP()); err != nil {
+		if errors.Is(err, auth.ErrBadCredentials) {
 			return Errorf(http.StatusForbidden, "the current password is wrong")
 		}
-		return peopleErr(c, err)
-	}
-	if err := svc.SetPassword(ctx, p.UserID, r.New); err != nil {
 		return peopleErr(c, err)
 	}
 	u, err := s.store.UserByID(ctx, p.UserID)
@@ -116,7 +116,7 @@ func (s *Server) peopleChangePassword(c echo.Context) error {
 		return err
 	}
 	svc.SetSessionCookie(c, token, exp)
-	return c.JSON(http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC()})
+	return c.JSON(http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC(), "csrf_token": auth.CSRFTokenFor(token)})
 }
 
 type tokenRequest struct {

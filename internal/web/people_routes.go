@@ -77,6 +77,9 @@ func AuthOptions(cfg config.Config) auth.Options {
 func (s *Server) peopleRoutes(api *echo.Group) {
 	opts := AuthOptions(s.cfg)
 	opts.Logger = s.log
+	if s.tuneAuth != nil {
+		s.tuneAuth(&opts)
+	}
 	svc, err := auth.New(context.Background(), s.store, opts)
 	if err != nil {
 		s.log.Error("authentication is unavailable", "err", err)

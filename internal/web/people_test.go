@@ -29,7 +29,9 @@ func peopleSetup(t *testing.T) peopleBundle {
 	t.Helper()
 	st := storetest.Open(t, storetest.SQLiteURL(t))
 	require.NoError(t, auth.SeedDemo(context.Background(), st, "demo"))
-	srv, err := web.New(web.Deps{Config: config.Default(), Store: st})
+	srv, err := web.New(web.Deps{Config: config.Default(), Store: st, TuneAuth: func(o *auth.Options) {
+		o.Sleep = func(context.Context, time.Duration) error { return nil } // progressive delays are not waited for
+	}})
 	require.NoError(t, err)
 	return peopleBundle{srv: srv, st: st}
 }
@@ -121,16 +123,14 @@ func TestLoginRefusals(t *testing.T) {
 	require.Equal(t, 400, b.do("POST", "/api/v1/login", `{"username":"x"}`, "", "").status)
 	require.Equal(t, 400, b.do("POST", "/api/v1/login", `{not json`, "", "").status)
 
-	// Locked after 5 failures (one already), even with the right password.
+	// No lock: after failures, the right password still gets in.
 	for i := 0; i < 4; i++ {
 		require.Equal(t, 401, b.do("POST", "/api/v1/login", `{"username":"agent.voirie","password":"nope"}`, "", "203.0.113.2").status)
 	}
 	r := b.do("POST", "/api/v1/login", `{"username":"agent.voirie","password":"demo"}`, "", "203.0.113.3")
-	require.Equal(t, http.StatusLocked, r.status, r.body)
-	require.Contains(t, r.json(t)["detail"], "locked")
-	require.NotEmpty(t, r.header.Get("Retry-After"))
+	require.Equal(t, 200, r.status, r.body)
 
-	// Per-address rate limit.
+	// Per-address limit on failures.
 	var last peopleReply
 	for i := 0; i < 21; i++ {
 		last = b.do("POST", "/api/v1/login", `{"username":"ghost","password":"x"}`, "", "203.0.113.9")
@@ -140,7 +140,7 @@ func TestLoginRefusals(t *testing.T) {
 	require.Equal(t, "0", last.header.Get("RateLimit-Remaining"))
 	require.NotEmpty(t, last.header.Get("RateLimit-Limit"))
 	require.NotEmpty(t, last.header.Get("RateLimit-Reset"))
-	require.Contains(t, last.json(t)["detail"], "too many login attempts")
+	require.Contains(t, last.json(t)["detail"], "too many failed login attempts")
 
 	// Expired session, forged cookie, revoked token, disabled user.
 	u, err := b.st.UserByUsername(ctx, "steward.voirie")
@@ -224,7 +224,7 @@ func TestAdminEndpoints(t *testing.T) {
 	require.Equal(t, 409, b.do("POST", "/api/v1/departments", `{"slug":"urbanisme","name":"U"}`, admin, "").status)
 	require.Equal(t, 422, b.do("POST", "/api/v1/departments", `{"slug":"Bad Slug!","name":"U"}`, admin, "").status)
 
-	r = b.do("POST", "/api/v1/users", `{"username":"Nina","display_name":"Nina","email":"nina@ville.fr","password":"secret","memberships":[{"role":"agent","department":"urbanisme"}]}`, admin, "")
+	r = b.do("POST", "/api/v1/users", `{"username":"Nina","display_name":"Nina","email":"nina@ville.fr","password":"Tq7!vRz#2mLp","memberships":[{"role":"agent","department":"urbanisme"}]}`, admin, "")
 	require.Equal(t, 201, r.status, r.body)
 	nina := r.json(t)
 	require.Equal(t, "nina", nina["username"])

@@ -119,8 +119,9 @@ type updateUserRequest struct {
 }
 
 // peopleUpdateUser: PATCH /api/v1/users/{id} with any of "display_name",
-// "email" ("" removes it), "disabled", "password" ("" makes the account
-// OIDC-only is not allowed: give a new password).
+// "email" ("" removes it), "disabled", "password" (a reset: it must follow
+// the password policy, and ends the user's sessions and revokes their API
+// tokens, as disabling does).
 func (s *Server) peopleUpdateUser(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -160,20 +161,23 @@ func (s *Server) peopleUpdateUser(c echo.Context) error {
 			return err
 		}
 	}
+	if r.Disabled != nil && *r.Disabled && id == auth.PrincipalFrom(c).UserID {
+		return Errorf(http.StatusConflict, "you cannot disable your own account")
+	}
 	if r.Password != nil {
 		if err := svc.SetPassword(ctx, id, *r.Password); err != nil {
 			return peopleErr(c, err)
 		}
-		changed["password"] = "changed"
+		changed["password"] = "reset: sessions ended, API tokens revoked"
 	}
 	if r.Disabled != nil {
-		if *r.Disabled && id == auth.PrincipalFrom(c).UserID {
-			return Errorf(http.StatusConflict, "you cannot disable your own account")
-		}
 		if err := svc.SetDisabled(ctx, id, *r.Disabled); err != nil {
 			return err
 		}
 		changed["disabled"] = *r.Disabled
+		if *r.Disabled {
+			changed["credentials"] = "sessions ended, API tokens revoked"
+		}
 	}
 	s.peopleAudit(c, "user.update", "user", u.Username, "", changed)
 	v, err := s.userView(ctx, id)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/store"
 )
@@ -36,6 +37,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// TemporalHealth checks that Temporal answers (defaults to the client's health check).
 	TemporalHealth func(ctx context.Context) error
+	// TuneAuth, if set, adjusts the options of the authentication service
+	// before it starts (tests: clock, sleep, limits).
+	TuneAuth func(*auth.Options)
 }
 
 // Server is the Echo application and its dependencies.
@@ -47,6 +51,7 @@ type Server struct {
 	log      *slog.Logger
 	reg      *prometheus.Registry
 	tHealth  func(ctx context.Context) error
+	tuneAuth func(*auth.Options)
 
 	renderErrorPage func(c echo.Context, p Problem) error
 }
@@ -59,7 +64,7 @@ func New(d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: d.Config, store: d.Store, temporal: d.Temporal, log: d.Logger, reg: d.Registry, tHealth: d.TemporalHealth}
+	s := &Server{cfg: d.Config, store: d.Store, temporal: d.Temporal, log: d.Logger, reg: d.Registry, tHealth: d.TemporalHealth, tuneAuth: d.TuneAuth}
 	if s.tHealth == nil && d.Temporal != nil {
 		s.tHealth = func(ctx context.Context) error {
 			_, err := d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
@@ -131,7 +136,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err := srv.Shutdown(shutdownCtx)
+	if svc := s.Auth(); svc != nil {
+		svc.FlushAudit(shutdownCtx) // the refusals counted in open bursts
+	}
+	if err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
