@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/civicflow/civicflow/activities"
+	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/ingest"
 )
 
@@ -14,5 +15,6 @@ func dataActivities(a *App) *activities.Data {
 		Blobs:   ingest.Blobs{Dir: filepath.Join(a.cfg.DataDir, "blobs")},
 		DataDir: a.cfg.DataDir,
 		Logger:  a.log,
+		Audit:   audit.NewLogger(a.Store),
 	}
 }
