@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/mail"
 	"github.com/civicflow/civicflow/internal/store"
@@ -64,6 +65,9 @@ type Data struct {
 	Mail *mail.Outbox
 	// BaseURL starts the links in e-mails (--public-url).
 	BaseURL string
+	// Audit records the objects refused because they are not the
+	// instance's, and the dataset changes made by flows (nil: not audited).
+	Audit audit.Recorder
 }
 
 // Register registers the data activities by name.
@@ -175,7 +179,12 @@ func (d *Data) remember(ctx context.Context, run store.DataRun, res workflows.Ac
 	return out, nil
 }
 
-// dataset loads the "dataset" variable's dataset.
+// dataset loads the "dataset" variable's dataset (else the param
+// dataset) and checks that the instance may work on it: the dataset
+// belongs to the instance's department, and the staged "file", when set,
+// to the dataset. Every data activity starts here; an object of another
+// department or dataset is refused (an audited business error: an
+// incident, not retried).
 func (d *Data) dataset(ctx context.Context, in workflows.ActivityInput) (store.Dataset, error) {
 	id := stringVar(in, "dataset")
 	if id == "" {
@@ -188,7 +197,90 @@ func (d *Data) dataset(ctx context.Context, in workflows.ActivityInput) (store.D
 	if errors.Is(err, store.ErrNotFound) {
 		return ds, badInput("unknown dataset %q", id)
 	}
-	return ds, err
+	if err != nil {
+		return ds, err
+	}
+	if ds.Department != in.Department {
+		return ds, d.refuse(ctx, in, "dataset", ds.ID,
+			fmt.Sprintf("dataset %q belongs to department %s, not to the instance's department %q", ds.ID, ds.Department, in.Department))
+	}
+	if fid := stringVar(in, "file"); fid != "" {
+		f, err := d.Store.DataFile(ctx, fid)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Unknown: activities that read the file say so (stagedFile).
+		case err != nil:
+			return ds, err
+		case f.DatasetID != ds.ID:
+			return ds, d.refuse(ctx, in, "file", fid, fmt.Sprintf("file %q belongs to dataset %q, not %q", fid, f.DatasetID, ds.ID))
+		}
+	}
+	return ds, nil
+}
+
+// refuse records that an activity refused an object that is not the
+// instance's (audit action data.refused) and returns the business error.
+// When the audit cannot be written the error is retryable: the refusal is
+// not lost.
+func (d *Data) refuse(ctx context.Context, in workflows.ActivityInput, objType, objID, reason string) error {
+	d.log().Warn("data activity refused an object of another department or dataset", "instance", in.InstanceID, "node", in.NodeID, "reason", reason)
+	if d.Audit != nil {
+		act := ""
+		if activity.IsActivity(ctx) {
+			act = activity.GetInfo(ctx).ActivityType.Name
+		}
+		err := d.Audit.Record(ctx, audit.Entry{Actor: auditActor, Action: "data.refused", ObjectType: objType, ObjectID: objID,
+			Department: in.Department, Outcome: audit.Denied, Detail: audit.Detail(map[string]any{
+				"instance": in.InstanceID, "flow": in.Flow, "node": in.NodeID, "activity": act, "reason": reason,
+				"initiator": stringVar(in, "initiator")})})
+		if err != nil {
+			return fmt.Errorf("audit the refusal (%s): %w", reason, err)
+		}
+	}
+	return badInput("%s", reason)
+}
+
+// auditActor is the actor of the audit entries that activities write.
+const auditActor = "workflow"
+
+// auditDataset records a change that an activity made to a dataset, with
+// the values before and after.
+func (d *Data) auditDataset(ctx context.Context, in workflows.ActivityInput, ds store.Dataset, action string, before, after map[string]any) error {
+	if d.Audit == nil {
+		return nil
+	}
+	return d.Audit.Record(ctx, audit.Entry{Actor: auditActor, Action: action, ObjectType: "dataset", ObjectID: ds.ID,
+		Department: ds.Department, Detail: audit.Detail(map[string]any{"instance": in.InstanceID, "flow": in.Flow,
+			"node": in.NodeID, "before": before, "after": after})})
+}
+
+// reportOf returns the quality report a release records: the one of the
+// "report" variable (report.reportId) when it is a report of ds, else the
+// dataset's latest, else none. Another dataset's report is refused.
+func (d *Data) reportOf(ctx context.Context, in workflows.ActivityInput, ds store.Dataset) (*int64, error) {
+	if rep := mapVar(in, "report"); rep != nil {
+		if id, ok := rep["reportId"].(float64); ok && id > 0 {
+			n := int64(id)
+			qr, err := d.Store.QualityReport(ctx, n)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return nil, badInput("unknown quality report %d (variable report)", n)
+			case err != nil:
+				return nil, err
+			case qr.DatasetID == nil || *qr.DatasetID != ds.ID:
+				return nil, d.refuse(ctx, in, "report", strconv.FormatInt(n, 10), fmt.Sprintf("quality report %d is not a report of dataset %q", n, ds.ID))
+			}
+			return &n, nil
+		}
+	}
+	qr, err := d.Store.LatestQualityReport(ctx, ds.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &qr.ID, nil
 }
 
 // schemaOf returns the dataset's schema, or nil when it has none.

@@ -330,10 +330,10 @@ func toMap(v any) map[string]any {
 }
 
 // sourceBlob is the blob a processing activity reads: the "normalized"
-// variable, else the staged "file".
+// variable (a file derived from ds, see ownBlob), else the staged "file".
 func (d *Data) sourceBlob(ctx context.Context, in workflows.ActivityInput, ds store.Dataset) (sha, name string, normalized bool, err error) {
 	if sha := stringVar(in, "normalized"); sha != "" {
-		return sha, "normalized.csv", true, nil
+		return sha, "normalized.csv", true, d.ownBlob(ctx, in, ds, sha)
 	}
 	f, err := d.stagedFile(ctx, in, ds)
 	if err != nil {

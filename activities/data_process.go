@@ -125,10 +125,13 @@ func (d *Data) Deduplicate(ctx context.Context, in workflows.ActivityInput) (wor
 		DatasetID: ds.ID, InputSHA: src, OutputSHA: sha}, res)
 }
 
-// Anonymise applies RGPD protections to the current file: param fields (a
-// JSON array of {"field","method",…}) or the dataset's personal fields.
-// Output: normalized and anonymisation (what was done per field), which
-// civicflow.release then records instead of anonymising again.
+// Anonymise applies RGPD protections to the current file: the dataset's
+// personal fields, plus the param fields (a JSON array of
+// {"field","method",…}) that the policy does not name — a flow adds
+// protections, it never lifts one. Fields already treated in the file's
+// lineage are not treated again. Output: normalized and anonymisation
+// (what was done per field); civicflow.release finds this run in the
+// lineage of the file and does not anonymise those fields again.
 func (d *Data) Anonymise(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
 	ds, err := d.dataset(ctx, in)
 	if err != nil {
@@ -138,25 +141,26 @@ func (d *Data) Anonymise(ctx context.Context, in workflows.ActivityInput) (workf
 	if err != nil {
 		return workflows.ActivityResult{}, err
 	}
-	raw := []byte(in.Params["fields"])
-	if len(raw) == 0 {
-		raw = ds.PersonalFields
-	}
-	var fields []anonymise.Field
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &fields); err != nil {
+	var extra []anonymise.Field
+	if raw := in.Params["fields"]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &extra); err != nil {
 			return workflows.ActivityResult{}, badInput("anonymisation fields: %v", err)
 		}
-	}
-	key := runKey(in, src, string(raw))
-	if res, ok, err := d.cached(ctx, key); err != nil || ok {
-		return res, err
 	}
 	rs, err := d.openBlob(src, name)
 	if err != nil {
 		return workflows.ActivityResult{}, err
 	}
 	defer rs.close()
+	fields, _, err := d.protections(ctx, ds, src, rs.rows.Header(), extra)
+	if err != nil {
+		return workflows.ActivityResult{}, err
+	}
+	plan, _ := json.Marshal(fields)
+	key := runKey(in, src, string(plan))
+	if res, ok, err := d.cached(ctx, key); err != nil || ok {
+		return res, err
+	}
 	a, err := d.anonymiser(ctx, rs.rows.Header(), fields)
 	if err != nil {
 		return workflows.ActivityResult{}, err

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,6 +38,12 @@ func (d *Data) Publish(ctx context.Context, in workflows.ActivityInput) (workflo
 	if err := d.Store.SetDatasetVisibility(ctx, ds.ID, store.VisibilityPublic); err != nil {
 		return res, err
 	}
+	if ds.Visibility != store.VisibilityPublic {
+		if err := d.auditDataset(ctx, in, ds, "dataset.publish", map[string]any{"visibility": ds.Visibility},
+			map[string]any{"visibility": store.VisibilityPublic}); err != nil {
+			return res, err
+		}
+	}
 	res.Message += "; dataset public in the catalog"
 	return res, nil
 }
@@ -64,35 +69,29 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 	rows := rs.rows
 	header := rows.Header()
 
+	// The dataset's policy, minus what civicflow.anonymise did in the
+	// file's lineage (never what a variable says).
+	todo, done, err := d.protections(ctx, ds, src, header, nil)
+	if err != nil {
+		return workflows.ActivityResult{}, ds, err
+	}
 	anonymised := map[string]bool{}
-	anonRecord := store.JSONText("[]")
+	for _, r := range done {
+		anonymised[r.Field] = true
+	}
+	if done == nil {
+		done = []anonymise.Report{}
+	}
+	anonRecord, _ := store.ToJSONText(done)
 	var anon *anonymise.Anonymiser
-	if prior, ok := in.Variables["anonymisation"]; ok {
-		anonRecord, _ = store.ToJSONText(prior)
-		if list, ok := prior.([]any); ok {
-			for _, r := range list {
-				if m, ok := r.(map[string]any); ok {
-					f, _ := m["field"].(string)
-					anonymised[f] = true
-				}
-			}
+	if len(todo) > 0 {
+		if anon, err = d.anonymiser(ctx, header, todo); err != nil {
+			return workflows.ActivityResult{}, ds, err
 		}
-	} else {
-		var fields []anonymise.Field
-		if len(ds.PersonalFields) > 0 {
-			if err := json.Unmarshal(ds.PersonalFields, &fields); err != nil {
-				return workflows.ActivityResult{}, ds, badInput("dataset %q: personal fields config: %v", ds.ID, err)
-			}
-		}
-		if len(fields) > 0 {
-			if anon, err = d.anonymiser(ctx, header, fields); err != nil {
-				return workflows.ActivityResult{}, ds, err
-			}
-			rows = anonymise.Wrap(rows, anon)
-			header = rows.Header()
-			for _, f := range fields {
-				anonymised[f.Name] = true
-			}
+		rows = anonymise.Wrap(rows, anon)
+		header = rows.Header()
+		for _, f := range todo {
+			anonymised[f.Name] = true
 		}
 	}
 
@@ -175,19 +174,9 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 		return store.ReleaseRow{Values: vals, Key: key, Hash: hash}, nil
 	}
 
-	var reportID *int64
-	if rep := mapVar(in, "report"); rep != nil {
-		if id, ok := rep["reportId"].(float64); ok && id > 0 {
-			n := int64(id)
-			reportID = &n
-		}
-	}
-	if reportID == nil {
-		if qr, err := d.Store.LatestQualityReport(ctx, ds.ID); err == nil {
-			reportID = &qr.ID
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return workflows.ActivityResult{}, ds, err
-		}
+	reportID, err := d.reportOf(ctx, in, ds)
+	if err != nil {
+		return workflows.ActivityResult{}, ds, err
 	}
 	fileID := stringVar(in, "file")
 	original := ""
@@ -202,7 +191,7 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 		Progress: func(n int64) { heartbeat(ctx, n) }}
 	if anon != nil {
 		nr.AnonymisationDone = func() store.JSONText {
-			j, _ := store.ToJSONText(anon.Reports())
+			j, _ := store.ToJSONText(append(append([]anonymise.Report{}, done...), anon.Reports()...))
 			return j
 		}
 	}
@@ -215,6 +204,9 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 	}
 	if created {
 		d.log().Info("release created", "dataset", ds.ID, "release", rel.Number, "rows", rel.Rows, "cast_failures", castFailures)
+		if err := d.auditDataset(ctx, in, ds, "dataset.release", nil, map[string]any{"release": rel.Number, "rows": rel.Rows}); err != nil {
+			return workflows.ActivityResult{}, ds, err
+		}
 	}
 	res := workflows.ActivityResult{
 		Variables: map[string]any{"release": rel.Number, "releaseInfo": map[string]any{
@@ -337,6 +329,12 @@ func (d *Data) Expose(ctx context.Context, in workflows.ActivityInput) (workflow
 	}
 	if err := d.Store.ExposeRelease(ctx, ds.ID, rel.Number); err != nil {
 		return workflows.ActivityResult{}, err
+	}
+	if ds.ExposedRelease == nil || *ds.ExposedRelease != rel.Number {
+		if err := d.auditDataset(ctx, in, ds, "dataset.expose", map[string]any{"exposedRelease": ds.ExposedRelease},
+			map[string]any{"exposedRelease": rel.Number}); err != nil {
+			return workflows.ActivityResult{}, err
+		}
 	}
 	return workflows.ActivityResult{Variables: map[string]any{"exposed": rel.Number},
 		Message: fmt.Sprintf("release %d exposed", rel.Number)}, nil

@@ -640,6 +640,10 @@ func (c *compiler) mappings(el *element, id string) (in, out []Mapping) {
 				c.add(id, "%s mapping target %q is not a variable name or dotted path", ch.Local, tgt)
 				continue
 			}
+			if Bound(tgt) {
+				c.add(id, "%s mapping target %q: the variables dataset, file and initiator bind the instance to its objects; they are set at start and no mapping may change them", ch.Local, tgt)
+				continue
+			}
 			code, err := ToExpr(src)
 			if err == nil {
 				_, err = CompileExpr(code, false)
@@ -817,6 +821,13 @@ func (c *compiler) userTask(el *element, id string) *UserTask {
 			task     string
 			partners []string
 		}{id, parts})
+	}
+	if u.Form != nil {
+		for _, f := range u.Form.Fields {
+			if Bound(f.Key) && !formRebinds(f.Key) {
+				c.add(id, "form field %q: the variable %s binds the instance to its objects; it is set at start and no task may change it", f.Key, f.Key)
+			}
+		}
 	}
 	u.Inputs, u.Outputs = c.mappings(el, id)
 	return u

@@ -131,8 +131,9 @@ func ParseForm(data []byte) (*Form, error) {
 }
 
 // CheckData validates submitted data against the form: required keys, value
-// types and enum values. It returns one message per problem, sorted; keys
-// that the form does not declare are accepted (they are merged as variables).
+// types and enum values. It returns one message per problem, sorted. Keys
+// that the form does not declare are not its business: UserTask.CheckCompletion
+// refuses them.
 func (f *Form) CheckData(data map[string]any) []string {
 	if f == nil {
 		return nil

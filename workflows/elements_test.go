@@ -264,8 +264,13 @@ func TestCancellationClosesTasks(t *testing.T) {
 	require.Equal(t, "running,cancelled", h.statuses())
 }
 
+// oneFormTask is oneTask with a form declaring the number x.
+const oneFormTask = `<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="t"/>
+<bpmn:userTask id="t" civicflow:role="steward" civicflow:form='{"components":[{"key":"x","type":"number"}]}'/>
+<bpmn:sequenceFlow id="f1" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>`
+
 func TestContinueAsNewKeepsOpenTasks(t *testing.T) {
-	h := newHarness(t, wrap(oneTask), map[string]any{"dataset": "d1"})
+	h := newHarness(t, wrap(oneFormTask), map[string]any{"dataset": "d1"})
 	h.at(time.Minute, func() {
 		h.env.SetContinueAsNewSuggested(true)
 		h.send("claim", UpdateClaim, ClaimRequest{TaskID: instanceID + ".t.1", Actor: steward})
@@ -280,7 +285,7 @@ func TestContinueAsNewKeepsOpenTasks(t *testing.T) {
 	require.Equal(t, "steward.voirie", next.State.OpenTasks[0].ClaimedBy.Username)
 	require.Equal(t, "d1", next.State.Variables["dataset"])
 
-	h2 := newHarness(t, wrap(oneTask), nil)
+	h2 := newHarness(t, wrap(oneFormTask), nil)
 	h2.in = next
 	h2.complete(time.Minute, "other", instanceID+".t.1", Actor{Username: "steward2", Groups: []string{"steward@voirie"}}, nil)
 	h2.complete(2*time.Minute, "done", instanceID+".t.1", steward, map[string]any{"x": 1})

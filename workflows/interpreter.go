@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -541,9 +542,48 @@ func (it *interp) applyInputs(ms []designer.Mapping) (map[string]any, error) {
 	return vars, nil
 }
 
+// changeBoundData guards the checks that keep the variables binding an
+// instance to its objects (designer.Bound) fixed, and the refusal of
+// completion data that the task does not declare.
+const changeBoundData = "civicflow-20261130-bound-data"
+
+// boundData reports whether this run applies changeBoundData.
+func (it *interp) boundData() bool {
+	return workflow.GetVersion(it.ctx, changeBoundData, workflow.DefaultVersion, 1) >= 1
+}
+
+// checkBound refuses values that would change a bound variable (the same
+// value is accepted: echoing it back changes nothing); rebind names the
+// bound variables that may change (a form's "file" field).
+func (it *interp) checkBound(values map[string]any, rebind func(string) bool) error {
+	for _, k := range workflow.DeterministicKeys(values) {
+		if !designer.Bound(k) || (rebind != nil && rebind(k)) {
+			continue
+		}
+		if v, ok := it.st.Variables[k]; !ok || !reflect.DeepEqual(values[k], v) {
+			return fmt.Errorf("the variable %s is fixed when the instance starts: nothing may change it afterwards", k)
+		}
+	}
+	return nil
+}
+
 // merge applies a result: with output mappings, only mapped values are
-// written (sources see variables and result); else all of the result.
-func (it *interp) merge(result map[string]any, outputs []designer.Mapping) error {
+// written (sources see variables and result); else all of the result. A
+// result that would change a bound variable (designer.Bound, save those
+// rebind allows) is refused as a whole.
+func (it *interp) merge(result map[string]any, outputs []designer.Mapping, rebind func(string) bool) error {
+	if it.boundData() {
+		if len(outputs) == 0 {
+			if err := it.checkBound(result, rebind); err != nil {
+				return err
+			}
+		}
+		for _, m := range outputs {
+			if designer.Bound(m.Target) {
+				return fmt.Errorf("output mapping %s: the variable is fixed when the instance starts", m.Target)
+			}
+		}
+	}
 	if len(outputs) == 0 {
 		for _, k := range workflow.DeterministicKeys(result) {
 			it.st.Variables[k] = result[k]
@@ -603,7 +643,7 @@ func (it *interp) service(id int, n *designer.Node) {
 			it.incident(id, n.ID, errorMessage(err))
 			return
 		}
-		if err := it.merge(res.Variables, n.Service.Outputs); err != nil {
+		if err := it.merge(res.Variables, n.Service.Outputs, nil); err != nil {
 			it.incident(id, n.ID, err.Error())
 			return
 		}

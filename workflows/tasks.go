@@ -354,6 +354,13 @@ func (it *interp) unclaim(ctx workflow.Context, req ClaimRequest) error {
 }
 
 func (it *interp) validateComplete(ctx workflow.Context, req CompleteRequest) error {
+	return it.checkComplete(req, true)
+}
+
+// checkComplete validates a completion. strict adds the checks of
+// designer.UserTask.CheckCompletion (undeclared keys, bound and read-only
+// variables); histories recorded before them replay without.
+func (it *interp) checkComplete(req CompleteRequest, strict bool) error {
 	t, err := it.openForActor(req.TaskID)
 	if err != nil {
 		return err
@@ -364,7 +371,11 @@ func (it *interp) validateComplete(ctx workflow.Context, req CompleteRequest) er
 	if t.ClaimedBy != nil && t.ClaimedBy.Username != req.Actor.Username {
 		return appErr(ErrClaimed, "task %s is claimed by %s", t.TaskID, t.ClaimedBy.Username)
 	}
-	if msgs := t.Form.CheckData(req.Data); len(msgs) > 0 {
+	msgs := t.Form.CheckData(req.Data)
+	if loc, ok := it.idx[t.Node]; strict && ok && loc.Node.User != nil {
+		msgs = loc.Node.User.CheckCompletion(req.Data, it.st.Variables)
+	}
+	if len(msgs) > 0 {
 		return temporal.NewApplicationError("invalid data: "+strings.Join(msgs, "; "), ErrInvalidData, msgs)
 	}
 	return nil
@@ -372,7 +383,7 @@ func (it *interp) validateComplete(ctx workflow.Context, req CompleteRequest) er
 
 func (it *interp) complete(ctx workflow.Context, req CompleteRequest) error {
 	ctx = workflow.WithActivityOptions(ctx, BookkeepingOptions)
-	if err := it.validateComplete(ctx, req); err != nil {
+	if err := it.checkComplete(req, it.boundData()); err != nil {
 		return err
 	}
 	t := it.dropTask(req.TaskID)
@@ -384,7 +395,7 @@ func (it *interp) complete(ctx workflow.Context, req CompleteRequest) error {
 		msg = "on behalf of " + req.Actor.OnBehalfOf
 	}
 	it.history(t.Node, n.Kind, TaskCompleted, req.Actor.Username, msg)
-	if err := it.merge(req.Data, n.User.Outputs); err != nil {
+	if err := it.merge(req.Data, n.User.Outputs, n.User.Rebinds); err != nil {
 		it.incident(t.Token, n.ID, err.Error())
 	} else {
 		it.move(t.Token, n.Outgoing)
@@ -425,6 +436,9 @@ func (it *interp) validateResolve(ctx workflow.Context, req ResolveRequest) erro
 	default:
 		return appErr(ErrInvalidData, "unknown action %q (retry, skip or cancel)", req.Action)
 	}
+	if err := it.checkBound(req.Variables, nil); err != nil {
+		return appErr(ErrInvalidData, "%v", err)
+	}
 	return nil
 }
 
@@ -437,7 +451,7 @@ func (it *interp) resolve(ctx workflow.Context, req ResolveRequest) error {
 	it.st.Incidents = append(it.st.Incidents[:i], it.st.Incidents[i+1:]...)
 	it.history(inc.Node, "", "resolved", req.Actor.Username, req.Action)
 	if len(req.Variables) > 0 {
-		_ = it.merge(req.Variables, nil)
+		_ = it.merge(req.Variables, nil, nil)
 	}
 	switch req.Action {
 	case ResolveCancel:

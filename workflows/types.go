@@ -10,7 +10,9 @@
 // workflow.GetVersion(ctx, "civicflow-<yyyymmdd>-<what>", workflow.DefaultVersion, 1)
 // at the place it changes, keeping the old branch until no run started before
 // the change is open. Record each change id in this comment:
-//   - (none yet)
+//   - civicflow-20261130-bound-data: completion data limited to the keys
+//     the task declares; dataset, file and initiator fixed at start
+//     (interpreter.go changeBoundData).
 package workflows
 
 import (

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/civicflow/civicflow/activities"
+	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/mail"
 )
@@ -22,6 +23,7 @@ func dataActivities(a *App) *activities.Data {
 		Logger:  a.log,
 		Guard:   ingest.NewGuard(nets, hosts),
 		BaseURL: a.cfg.BaseURL(),
+		Audit:   audit.NewLogger(a.Store),
 	}
 	if a.cfg.SMTPHost != "" {
 		d.Mail = &mail.Outbox{Store: a.Store, Log: a.log, Sender: mail.NewSender(mail.Config{

@@ -147,3 +147,14 @@ func (s *Store) DataRuns(ctx context.Context, instanceID string) ([]DataRun, err
 	}
 	return rs, nil
 }
+
+// DataRunsProducing lists the runs on a dataset whose output is the blob
+// sha, oldest first: where a derived file of the dataset comes from.
+func (s *Store) DataRunsProducing(ctx context.Context, datasetID, sha string) ([]DataRun, error) {
+	rs := []DataRun{}
+	if err := s.db.SelectContext(ctx, &rs, s.q(`SELECT `+dataRunColumns+` FROM data_runs WHERE dataset_id = ? AND output_sha = ?
+		ORDER BY created_at, idem_key`), datasetID, sha); err != nil {
+		return nil, fmt.Errorf("list data runs producing %s: %w", sha, err)
+	}
+	return rs, nil
+}

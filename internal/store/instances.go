@@ -140,3 +140,16 @@ func (s *Store) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance
 	}
 	return out, nil
 }
+
+// DeleteInstance removes the row of an instance whose start the workflow
+// engine refused (it never ran); ErrNotFound if there is none.
+func (s *Store) DeleteInstance(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM instances WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete instance %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("instance %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

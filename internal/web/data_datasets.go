@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/civicflow/civicflow/internal/anonymise"
+	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/store"
@@ -242,7 +244,55 @@ func (s *Server) dataCreateDataset(c echo.Context) error {
 			return err
 		}
 	}
+	s.auditDataset(c, "dataset.create", nil, &d)
 	return c.JSON(http.StatusCreated, map[string]any{"id": d.ID, "dataset": d})
+}
+
+// auditDataset records a dataset change with the fields that changed,
+// before and after (for a creation, before is nil and after holds every
+// field).
+func (s *Server) auditDataset(c echo.Context, action string, before, after *store.Dataset) {
+	asMap := func(d *store.Dataset) map[string]any {
+		m := map[string]any{}
+		if d == nil {
+			return m
+		}
+		b, _ := json.Marshal(d)
+		_ = json.Unmarshal(b, &m)
+		delete(m, "createdAt")
+		delete(m, "updatedAt")
+		return m
+	}
+	b, a := asMap(before), asMap(after)
+	detail := map[string]any{"before": nil, "after": a}
+	if before != nil {
+		changedBefore, changedAfter := map[string]any{}, map[string]any{}
+		for k, v := range a {
+			if !reflect.DeepEqual(v, b[k]) {
+				changedBefore[k], changedAfter[k] = b[k], v
+			}
+		}
+		if len(changedAfter) == 0 {
+			return
+		}
+		detail = map[string]any{"before": changedBefore, "after": changedAfter}
+	}
+	s.audit(c, audit.Entry{Action: action, ObjectType: "dataset", ObjectID: after.ID, Department: after.Department, Detail: audit.Detail(detail)})
+}
+
+// samePolicy reports whether two anonymisation policies (personalFields)
+// say the same.
+func samePolicy(a, b store.JSONText) bool {
+	parse := func(j store.JSONText) []anonymise.Field {
+		var fs []anonymise.Field
+		_ = json.Unmarshal(j, &fs)
+		return fs
+	}
+	x, y := parse(a), parse(b)
+	if len(x) == 0 || len(y) == 0 {
+		return len(x) == len(y)
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // slugify makes a dataset id from a title: "Subventions 2024 (Voirie)" →
@@ -372,12 +422,20 @@ func (s *Server) dataPatchDataset(c echo.Context) error {
 			return err
 		}
 	}
+	before := d
 	if err := s.applyDataset(c, in, &d); err != nil {
 		return err
+	}
+	if !samePolicy(before.PersonalFields, d.PersonalFields) {
+		// The anonymisation policy is the steward's (who may publish).
+		if err := s.mayAct(c, d.Department, "publish"); err != nil {
+			return Errorf(http.StatusForbidden, "the anonymisation policy (personalFields) of a dataset is set by a steward of department %s: you may not change it", d.Department)
+		}
 	}
 	if err := s.store.UpdateDataset(c.Request().Context(), &d); err != nil {
 		return err
 	}
+	s.auditDataset(c, "dataset.update", &before, &d)
 	return c.JSON(http.StatusOK, d)
 }
 
@@ -433,6 +491,7 @@ func (s *Server) dataStageFile(c echo.Context) error {
 		if err := s.store.CreateDataFile(ctx, &f); err != nil {
 			return err
 		}
+		s.auditFile(c, d, f)
 		return c.JSON(http.StatusCreated, map[string]any{"id": f.ID, "kind": f.Kind, "url": f.URL, "name": f.Name})
 	}
 	file, fh, err := formFile(c)
@@ -459,7 +518,14 @@ func (s *Server) dataStageFile(c echo.Context) error {
 	if err := s.store.CreateDataFile(ctx, &f); err != nil {
 		return err
 	}
+	s.auditFile(c, d, f)
 	return c.JSON(http.StatusCreated, map[string]any{"id": f.ID, "sha256": f.SHA256, "size": f.Size, "name": f.Name, "format": f.Format, "kind": f.Kind})
+}
+
+// auditFile records a file staged for a dataset.
+func (s *Server) auditFile(c echo.Context, d store.Dataset, f store.DataFile) {
+	s.audit(c, audit.Entry{Action: "dataset.file", ObjectType: "dataset", ObjectID: d.ID, Department: d.Department,
+		Detail: audit.Detail(map[string]any{"file": f.ID, "kind": f.Kind, "name": f.Name, "sha256": f.SHA256, "url": f.URL})})
 }
 
 // dataGetRelease returns a release and a page of its rows (?limit, ?offset).

@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -29,7 +32,37 @@ type startRequest struct {
 	Variables  map[string]any `json:"variables,omitempty"`
 }
 
+// Limits of the start variables, checked before anything is written: they
+// travel in the instance row, in every workflow history event that carries
+// the state, and in every activity input.
+const (
+	// MaxStartVariablesBytes bounds the JSON size of the start variables.
+	MaxStartVariablesBytes = 256 << 10
+	// MaxStartVariablesDepth bounds their nesting (a scalar variable is at depth 1).
+	MaxStartVariablesDepth = 16
+	// MaxStartVariablesValues bounds the values they hold (scalars, lists and objects).
+	MaxStartVariablesValues = 10_000
+	// maxStartBody bounds the body of POST /api/v1/instances.
+	maxStartBody = MaxStartVariablesBytes + 16<<10
+)
+
+// reservedStartVariables are set by the engine or the data activities, not
+// by whoever starts an instance.
+var reservedStartVariables = map[string]string{
+	workflows.InitiatorVar: "the engine sets it to the user who starts the instance",
+	"normalized":           "the data activities set it to the files they derive",
+	"anonymisation":        "civicflow.anonymise sets it; what is anonymised is the dataset's personalFields, set by its steward",
+}
+
 func (s *Server) startInstance(c echo.Context) error {
+	r := c.Request()
+	if r.ContentLength > maxStartBody {
+		return Errorf(http.StatusRequestEntityTooLarge, "the request body (%d bytes) is larger than the %d bytes a start accepts (start variables: at most %d KiB of JSON)",
+			r.ContentLength, maxStartBody, MaxStartVariablesBytes>>10)
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxStartBody)
+	}
 	var req startRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
@@ -43,19 +76,203 @@ func (s *Server) startInstance(c echo.Context) error {
 	if req.Version < 0 {
 		return Errorf(http.StatusUnprocessableEntity, `"version" must be positive`)
 	}
+	if err := checkStartVariables(req.Variables); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if req.Department == store.AllDepartments {
+		return Errorf(http.StatusUnprocessableEntity, `an instance belongs to one department: "*" is not one`)
+	}
+	if _, err := s.store.Department(ctx, req.Department); errors.Is(err, store.ErrNotFound) {
+		return Errorf(http.StatusUnprocessableEntity, "no department %q", req.Department)
+	} else if err != nil {
+		return err
+	}
 	if !s.allowedIn(c, "instances", "create", req.Department) {
 		return Errorf(http.StatusForbidden, "you may not start instances in department %s", req.Department)
 	}
-	id, err := launchInstance(c.Request().Context(), s.store, s.temporal, s.cfg.WorkerTaskQueue, req, actorOf(auth.PrincipalFrom(c), ""))
+	if err := s.checkObjects(c, "instance.start", "variables", req.Department, req.Variables); err != nil {
+		return err
+	}
+	id, err := launchInstance(ctx, s.store, s.temporal, s.cfg.WorkerTaskQueue, req, actorOf(auth.PrincipalFrom(c), ""))
 	if err != nil {
 		return err
 	}
 	s.audit(c, audit.Entry{Action: "instance.start", ObjectType: "instance", ObjectID: id, Department: req.Department,
-		Detail: audit.Detail(map[string]any{"flow": req.Flow, "version": req.Version})})
+		Detail: audit.Detail(map[string]any{"flow": req.Flow, "version": req.Version,
+			designer.VarDataset: req.Variables[designer.VarDataset], designer.VarFile: req.Variables[designer.VarFile]})})
 	return c.JSON(http.StatusCreated, map[string]any{"id": id})
 }
 
-// launchInstance records and starts an instance of a deployed flow version.
+// checkStartVariables enforces the limits on start variables and refuses
+// names that are not identifiers or that the engine reserves.
+func checkStartVariables(vars map[string]any) error {
+	if len(vars) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(vars)
+	if err != nil {
+		return Errorf(http.StatusUnprocessableEntity, "the start variables cannot be encoded: %v", err)
+	}
+	if len(b) > MaxStartVariablesBytes {
+		return Errorf(http.StatusRequestEntityTooLarge, "the start variables take %d bytes of JSON: at most %d KiB are accepted; keep data in datasets and pass their ids",
+			len(b), MaxStartVariablesBytes>>10)
+	}
+	var probs []FieldProblem
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if !variableName(k) {
+			probs = append(probs, FieldProblem{Field: "variables." + k, Message: "a variable name is a letter or _ followed by letters, digits or _ (at most 64 characters)"})
+		} else if why, ok := reservedStartVariables[k]; ok {
+			probs = append(probs, FieldProblem{Field: "variables." + k, Message: "reserved: " + why})
+		}
+	}
+	values, depth := 0, 0
+	var walk func(v any, d int)
+	walk = func(v any, d int) {
+		values++
+		depth = max(depth, d)
+		if values > MaxStartVariablesValues || depth > MaxStartVariablesDepth {
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for _, e := range x {
+				walk(e, d+1)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, d+1)
+			}
+		}
+	}
+	for _, k := range names {
+		walk(vars[k], 1)
+	}
+	if values > MaxStartVariablesValues {
+		probs = append(probs, FieldProblem{Field: "variables", Message: fmt.Sprintf("more than %d values", MaxStartVariablesValues)})
+	}
+	if depth > MaxStartVariablesDepth {
+		probs = append(probs, FieldProblem{Field: "variables", Message: fmt.Sprintf("nested deeper than %d levels", MaxStartVariablesDepth)})
+	}
+	if len(probs) > 0 {
+		return &Error{Status: http.StatusUnprocessableEntity, Msg: "the start variables are invalid", Problems: probs}
+	}
+	return nil
+}
+
+// variableName reports whether k is a plain identifier (what conditions
+// and mappings can name).
+func variableName(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for i, r := range k {
+		letter := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkObjects checks the objects that vars (start variables or
+// completion data, named by where in problems) bind an instance of dept to
+// (designer.VarDataset, designer.VarFile): they must exist (422) and
+// belong to the department (403, audited as action), the file to the
+// dataset. The data activities check the same again when they run.
+func (s *Server) checkObjects(c echo.Context, action, where, dept string, vars map[string]any) error {
+	ctx := c.Request().Context()
+	idOf := func(name string) (string, bool, error) {
+		v, ok := vars[name]
+		if !ok || v == nil {
+			return "", false, nil
+		}
+		id, isText := v.(string)
+		if !isText || strings.TrimSpace(id) == "" {
+			return "", false, &Error{Status: http.StatusUnprocessableEntity, Msg: "the " + where + " are invalid",
+				Problems: []FieldProblem{{Field: where + "." + name, Message: "an id (text) is expected"}}}
+		}
+		return strings.TrimSpace(id), true, nil
+	}
+	unknown := func(name, format string, args ...any) error {
+		return &Error{Status: http.StatusUnprocessableEntity, Msg: "the " + where + " are invalid",
+			Problems: []FieldProblem{{Field: where + "." + name, Message: fmt.Sprintf(format, args...)}}}
+	}
+	foreign := func(objType, id, owner string) error {
+		msg := fmt.Sprintf("%s %q belongs to department %s: an instance of department %s cannot use it", objType, id, owner, dept)
+		s.audit(c, audit.Entry{Action: action, ObjectType: objType, ObjectID: id, Department: dept, Outcome: audit.Denied,
+			Detail: audit.Detail(map[string]any{"reason": msg, "owner": owner})})
+		return Errorf(http.StatusForbidden, "%s", msg)
+	}
+	dsID, hasDS, err := idOf(designer.VarDataset)
+	if err != nil {
+		return err
+	}
+	fileID, hasFile, err := idOf(designer.VarFile)
+	if err != nil {
+		return err
+	}
+	var ds store.Dataset
+	if hasDS {
+		if ds, err = s.store.Dataset(ctx, dsID); errors.Is(err, store.ErrNotFound) {
+			return unknown(designer.VarDataset, "no dataset %q", dsID)
+		} else if err != nil {
+			return err
+		}
+		if ds.Department != dept {
+			return foreign("dataset", ds.ID, ds.Department)
+		}
+	}
+	if !hasFile {
+		return nil
+	}
+	f, err := s.store.DataFile(ctx, fileID)
+	if errors.Is(err, store.ErrNotFound) {
+		return unknown(designer.VarFile, "no staged file %q", fileID)
+	} else if err != nil {
+		return err
+	}
+	if hasDS && f.DatasetID == ds.ID {
+		return nil
+	}
+	owner, err := s.store.Dataset(ctx, f.DatasetID)
+	if err != nil {
+		return err
+	}
+	if owner.Department != dept {
+		return foreign("file", f.ID, owner.Department)
+	}
+	if hasDS {
+		return unknown(designer.VarFile, "file %q is a file of dataset %q, not of %q", f.ID, f.DatasetID, ds.ID)
+	}
+	return nil
+}
+
+// checkCompletionFile checks the file that completion data name (a form's
+// "file" field, as the correction task of the default flow has): a staged
+// file of the instance's dataset. The dataset itself is fixed at start.
+func (s *Server) checkCompletionFile(c echo.Context, t store.Task, data map[string]any) error {
+	if v, ok := data[designer.VarFile]; !ok || v == nil {
+		return nil
+	}
+	in, err := s.store.Instance(c.Request().Context(), t.InstanceID)
+	if err != nil {
+		return err
+	}
+	vars := map[string]any{designer.VarFile: data[designer.VarFile]}
+	if ds, ok := in.Variables()[designer.VarDataset]; ok {
+		vars[designer.VarDataset] = ds
+	}
+	return s.checkObjects(c, "task.complete", "data", in.Department, vars)
+}
+
+// launchInstance records and starts an instance of a deployed flow
+// version. A start that Temporal refuses leaves no row.
 func launchInstance(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, req startRequest, initiator workflows.Actor) (string, error) {
 	v, err := st.FlowVersion(ctx, req.Flow, req.Version)
 	if err != nil {
@@ -88,11 +305,29 @@ func launchInstance(ctx context.Context, st *store.Store, tc client.Client, task
 		Flow: v.FlowKey, Version: v.Version, Graph: g, Department: req.Department,
 		Initiator: initiator, Variables: vars, InstanceID: in.ID,
 	})
-	if err != nil {
-		_ = st.UpdateInstance(ctx, store.InstanceUpdate{ID: in.ID, Status: workflows.StatusFailed, Message: "could not start: " + err.Error(), At: time.Now()})
-		return "", err
+	if err == nil {
+		return in.ID, nil
 	}
-	return in.ID, nil
+	// The answer may have been lost while the run started: keep the row
+	// only then.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, derr := tc.DescribeWorkflowExecution(dctx, in.ID, ""); derr == nil {
+		return in.ID, nil
+	}
+	if derr := st.DeleteInstance(dctx, in.ID); derr != nil {
+		return "", fmt.Errorf("start refused (%v); removing its row: %w", err, derr)
+	}
+	return "", startError(err)
+}
+
+// startError explains why the workflow engine refused a start.
+func startError(err error) error {
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) {
+		return &Error{Status: http.StatusUnprocessableEntity, Msg: "the workflow engine refused the start: " + invalid.Message, Err: err}
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Msg: "the workflow engine did not start the instance; nothing was recorded, try again in a moment", Err: err}
 }
 
 // actorOf turns the caller into the workflow's Actor.

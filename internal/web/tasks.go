@@ -205,6 +205,9 @@ func (s *Server) completeTask(c echo.Context) error {
 		s.auditRefusal(c, "task.complete", t, errors.New("not a candidate"))
 		return Errorf(http.StatusForbidden, "task %s is offered to %s, not to you", t.ID, strings.Join(t.Candidates(), ", "))
 	}
+	if err := s.checkCompletionFile(c, t, body.Data); err != nil {
+		return err
+	}
 	if _, err := s.update(c.Request().Context(), t.InstanceID, workflows.UpdateComplete, workflows.CompleteRequest{
 		TaskID: t.ID, Actor: actorOf(p, obo), Data: body.Data,
 	}); err != nil {
