@@ -164,9 +164,15 @@ func sqlType(dialect, kind string) string {
 }
 
 // createTableSQL creates a release table: row number, key and hash, then
-// the typed columns.
+// the typed columns. On SQLite the row number is the rowid: rows are
+// appended in its order, read back in it without sorting, and a row cannot
+// be loaded twice (PostgreSQL gets the same primary key once loaded).
 func createTableSQL(dialect, table string, cols ReleaseColumns) string {
-	defs := []string{quoteIdent(colLine) + " BIGINT NOT NULL", quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
+	line := quoteIdent(colLine) + " INTEGER PRIMARY KEY"
+	if dialect == "postgres" {
+		line = quoteIdent(colLine) + " BIGINT NOT NULL"
+	}
+	defs := []string{line, quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
 	for _, c := range cols {
 		defs = append(defs, quoteIdent(c.Column)+" "+sqlType(dialect, c.Kind))
 	}
@@ -195,11 +201,16 @@ func sqliteValue(kind string, v any) any {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// indexSQL indexes a loaded release table: its keys (what diffs and
-// lookups by key read), the primary key and the unique keys. IF NOT
-// EXISTS: an attempt that crashed while indexing is resumed by the next.
-func indexSQL(table string, cols ReleaseColumns, pk []string, unique [][]string) []string {
-	stmts := []string{"CREATE INDEX IF NOT EXISTS " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"}
+// indexSQL indexes a loaded release table: its row numbers on PostgreSQL
+// (SQLite's are the rowid), the primary key and the unique keys. The key
+// column, which only diffs read, is indexed by keyIndexSQL when a later
+// release is compared with this one. IF NOT EXISTS: an attempt that crashed
+// while indexing is resumed by the next.
+func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique [][]string) []string {
+	var stmts []string
+	if dialect == "postgres" {
+		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+quoteIdent(table+"_row")+" ON "+quoteIdent(table)+" ("+quoteIdent(colLine)+")")
+	}
 	sets := append([][]string{}, unique...)
 	if len(pk) > 0 {
 		sets = append([][]string{pk}, sets...)
@@ -220,6 +231,12 @@ func indexSQL(table string, cols ReleaseColumns, pk []string, unique [][]string)
 		stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
 	}
 	return stmts
+}
+
+// keyIndexSQL indexes the key column of a release table (what a diff looks
+// rows up by).
+func keyIndexSQL(table string) string {
+	return "CREATE INDEX IF NOT EXISTS " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"
 }
 
 // diffReleases compares cur with prev (see Diff), reading through q.

@@ -163,14 +163,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		rel.Anonymisation = nr.AnonymisationDone()
 	}
 	step("index")
-	stmts := indexSQL(table, cols, nr.PrimaryKey, nr.Unique)
-	if s.dialect == "postgres" {
-		for _, q := range stmts {
-			if _, err := s.db.ExecContext(ctx, q); err != nil {
-				return Release{}, false, fmt.Errorf("index release table: %w", err)
-			}
-		}
-	} else if err := s.indexSQLite(ctx, stmts); err != nil {
+	if err := s.index(ctx, indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique)); err != nil {
 		return Release{}, false, err
 	}
 	// The diff reads both tables outside the write transaction; the
@@ -179,6 +172,11 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 	prev, err := s.Release(ctx, nr.DatasetID, 0)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Release{}, false, err
+	}
+	if prev.Number > 0 {
+		if err := s.index(ctx, []string{keyIndexSQL(prev.Table), keyIndexSQL(table)}); err != nil {
+			return Release{}, false, err
+		}
 	}
 	if rel.Diff, err = s.diffWith(ctx, s.rdb, prev, rel); err != nil {
 		return Release{}, false, err
@@ -197,6 +195,13 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 			return fmt.Errorf("read last release of %q: %w", nr.DatasetID, err)
 		}
 		if last.Number != prev.Number { // another release came in meanwhile
+			if last.Number > 0 {
+				for _, q := range []string{keyIndexSQL(last.Table), keyIndexSQL(table)} {
+					if _, err := tx.ExecContext(ctx, q); err != nil {
+						return fmt.Errorf("index release table: %w", err)
+					}
+				}
+			}
 			if rel.Diff, err = s.diffWith(ctx, tx, last, rel); err != nil {
 				return err
 			}
@@ -229,6 +234,23 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		return Release{}, false, err
 	}
 	return rel, true, nil
+}
+
+// index runs index statements: on SQLite through a bulk connection, one
+// statement at a time between the other writers.
+func (s *Store) index(ctx context.Context, stmts []string) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	if s.dialect != "postgres" {
+		return s.indexSQLite(ctx, stmts)
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index release table: %w", err)
+		}
+	}
+	return nil
 }
 
 // diffWith compares rel with prev (none when prev.Number is 0).

@@ -42,10 +42,11 @@ func cptr(p uintptr) uintptr {
 
 const ptrSize = int(unsafe.Sizeof(uintptr(0)))
 
-// openBulk opens path with the pragmas of a bulk load: a 64 MiB page cache
-// (a chunk's pages stay in memory until its commit), temporary b-trees of
-// index builds in memory, and the same durability as the store's pools
-// (WAL, synchronous NORMAL: a process crash loses nothing committed).
+// openBulk opens path with the pragmas of a bulk load: temporary b-trees
+// of index builds in memory, and the same durability as the store's pools
+// (WAL, synchronous NORMAL: a process crash loses nothing committed). The
+// page cache keeps its default size: modernc's allocator maps and unmaps
+// each cached page, so a large cache costs more than the writes it saves.
 func openBulk(path string) (*bulkConn, error) {
 	c := &bulkConn{tls: libc.NewTLS()}
 	name, err := libc.CString("file:" + path)
@@ -69,7 +70,7 @@ func openBulk(path string) (*bulkConn, error) {
 	}
 	sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
 	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, 10_000)
-	for _, p := range []string{"PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY", "PRAGMA foreign_keys = ON"} {
+	for _, p := range []string{"PRAGMA synchronous = NORMAL", "PRAGMA temp_store = MEMORY", "PRAGMA foreign_keys = ON"} {
 		if err := c.exec(p); err != nil {
 			c.close()
 			return nil, err
