@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -86,7 +88,7 @@ func (d *Data) Register(r worker.ActivityRegistry) {
 		ActHTTP:        d.HTTP,
 		ActCollect:     d.Collect,
 	} {
-		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		r.RegisterActivityWithOptions(withHeartbeat(fn), activity.RegisterOptions{Name: name})
 	}
 }
 
@@ -102,11 +104,107 @@ func badInput(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidInput, nil)
 }
 
-// heartbeat records progress when running as an activity.
-func heartbeat(ctx context.Context, details ...any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details...)
+// heartbeatEvery is how often a data activity heartbeats (the SDK sends
+// them to the server at most every 0.8 × the heartbeat timeout, or the
+// worker's MaxHeartbeatThrottleInterval).
+const heartbeatEvery = time.Second
+
+// tracker holds the progress of a running activity, sent with each
+// heartbeat.
+type tracker struct {
+	mu sync.Mutex
+	p  workflows.Progress
+}
+
+type trackerKey struct{}
+
+func (t *tracker) get() workflows.Progress {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.p
+}
+
+// withHeartbeat runs fn with a goroutine that heartbeats every second, with
+// the progress fn reports (see progress): a data activity heartbeats in
+// every step, blocking ones included (a download, an index build), so the
+// heartbeat timeout of service tasks only ever fires for a worker that is
+// gone.
+func withHeartbeat(fn func(context.Context, workflows.ActivityInput) (workflows.ActivityResult, error)) func(context.Context, workflows.ActivityInput) (workflows.ActivityResult, error) {
+	return func(ctx context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+		if !activity.IsActivity(ctx) {
+			return fn(ctx, in)
+		}
+		t := &tracker{p: workflows.Progress{Node: in.NodeID}}
+		ctx = context.WithValue(ctx, trackerKey{}, t)
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			tick := time.NewTicker(heartbeatEvery)
+			defer tick.Stop()
+			for {
+				activity.RecordHeartbeat(ctx, t.get())
+				select {
+				case <-stop:
+					return
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		defer func() { close(stop); <-stopped }()
+		return fn(ctx, in)
 	}
+}
+
+// progress records how far the activity went: step, done of total (0: not
+// known), in rows.
+func progress(ctx context.Context, step string, done, total int64) {
+	if t, ok := ctx.Value(trackerKey{}).(*tracker); ok {
+		t.mu.Lock()
+		t.p.Step, t.p.Done, t.p.Total = step, done, total
+		t.mu.Unlock()
+	}
+}
+
+// heartbeat records progress given as rows done (a number) and a step (a
+// string).
+func heartbeat(ctx context.Context, details ...any) {
+	t, ok := ctx.Value(trackerKey{}).(*tracker)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range details {
+		switch v := d.(type) {
+		case string:
+			t.p.Step = v
+		case int:
+			t.p.Done = int64(v)
+		case int64:
+			t.p.Done = v
+		}
+	}
+}
+
+// resumed records what an earlier attempt had done.
+func resumed(ctx context.Context, n int64) {
+	if t, ok := ctx.Value(trackerKey{}).(*tracker); ok {
+		t.mu.Lock()
+		t.p.Resumed = n
+		t.mu.Unlock()
+	}
+}
+
+// lastProgress is the progress an earlier attempt of this activity reported
+// in its last heartbeat (zero on a first attempt).
+func lastProgress(ctx context.Context) workflows.Progress {
+	var p workflows.Progress
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &p)
+	}
+	return p
 }
 
 // stringVar reads a variable as text ("" when absent); numbers are

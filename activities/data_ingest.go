@@ -227,7 +227,7 @@ func (d *Data) Ingest(ctx context.Context, in workflows.ActivityInput) (workflow
 	if res, ok, err := d.cached(ctx, key); err != nil || ok {
 		return res, err
 	}
-	sch, _, err := d.schemaOf(ctx, ds)
+	sch, version, err := d.schemaOf(ctx, ds)
 	if err != nil {
 		return workflows.ActivityResult{}, err
 	}
@@ -236,17 +236,16 @@ func (d *Data) Ingest(ctx context.Context, in workflows.ActivityInput) (workflow
 		return workflows.ActivityResult{}, err
 	}
 	defer rs.close()
+	heartbeat(ctx, "read")
 	sum := ingestSummary{File: f.ID, Name: f.Name, SHA256: f.SHA256, Format: string(rs.format), Encoding: rs.encoding,
 		Delimiter: rs.delimiter, Columns: len(rs.rows.Header()), NotChanged: notModified}
-	rows := rs.rows
-	var h *harmonise.Harmoniser
+	o := passOptions{schema: sch, maxErrors: d.MaxErrors}
 	if doHarmonise && sch != nil {
 		kinds, opts := kindsFor(sch)
-		h = harmonise.New(harmonise.ColumnsFor(rows.Header(), kinds), opts)
-		rows = harmonise.Wrap(rows, h)
+		o.columns, o.harm = harmonise.ColumnsFor(rs.rows.Header(), kinds), opts
 		sum.Harmonised = true
 	}
-	sha, n, err := d.writeBlob(ctx, rows.Header(), nextOf(rows))
+	out, err := d.pass(ctx, rs.rows, o)
 	if err != nil {
 		var pe *tableschema.ParseError
 		if errors.As(err, &pe) {
@@ -257,9 +256,15 @@ func (d *Data) Ingest(ctx context.Context, in workflows.ActivityInput) (workflow
 		}
 		return workflows.ActivityResult{}, err
 	}
+	sha, n := out.sha, out.rows
+	if out.report != nil {
+		// civicflow.validate will find it instead of reading the file again.
+		if err := d.keepReport(ctx, ds.ID, sha, ds.SchemaName, version, out.report); err != nil {
+			return workflows.ActivityResult{}, err
+		}
+	}
 	sum.Rows = n
-	if h != nil {
-		hs := h.Summary()
+	if hs := out.summary; hs != nil {
 		sum.Fixes, sum.Issues = hs.Fixes, hs.Issues
 		sum.Examples = hs.Examples[:min(5, len(hs.Examples))]
 	}
@@ -388,13 +393,12 @@ func (d *Data) Harmonise(ctx context.Context, in workflows.ActivityInput) (workf
 		return workflows.ActivityResult{}, err
 	}
 	defer rs.close()
-	h := harmonise.New(harmonise.ColumnsFor(rs.rows.Header(), kinds), opts)
-	rows := harmonise.Wrap(rs.rows, h)
-	sha, n, err := d.writeBlob(ctx, rows.Header(), nextOf(rows))
+	heartbeat(ctx, "harmonise")
+	out, err := d.pass(ctx, rs.rows, passOptions{columns: harmonise.ColumnsFor(rs.rows.Header(), kinds), harm: opts})
 	if err != nil {
 		return workflows.ActivityResult{}, err
 	}
-	hs := h.Summary()
+	sha, n, hs := out.sha, out.rows, *out.summary
 	hs.Examples = hs.Examples[:min(5, len(hs.Examples))]
 	hs.IssueExamples = hs.IssueExamples[:min(5, len(hs.IssueExamples))]
 	fixed := 0

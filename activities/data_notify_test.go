@@ -136,7 +136,7 @@ func TestNotifyRecipients(t *testing.T) {
 	}
 
 	t.Run("claimed task: its assignee only", func(t *testing.T) {
-		require.NoError(t, st.AssignTask(ctx, "i1.approval.1", "dgs", time.Now()))
+		require.NoError(t, st.AssignTask(ctx, "i1.approval.1", "dgs", time.Now(), 1<<40))
 		in := notifyInput("approver", "approval-overdue")
 		in.NodeID = "n7"
 		_, err := b.d.Notify(ctx, in)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -132,20 +133,20 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 		}
 	}
 	var castFailures int64
+	var buf []byte
 	source := func() (store.ReleaseRow, error) {
 		rec, _, err := rows.Next()
 		if err != nil {
 			return store.ReleaseRow{}, err
 		}
 		vals := make([]any, len(header))
-		h := sha256.New()
+		buf = buf[:0]
 		for i := range header {
 			cell := ""
 			if i < len(rec) {
 				cell = rec[i]
 			}
-			h.Write([]byte(cell))
-			h.Write([]byte{0x1f})
+			buf = append(append(buf, cell...), 0x1f)
 			if missing[cell] {
 				continue
 			}
@@ -160,7 +161,8 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 			}
 			vals[i] = v
 		}
-		hash := hex.EncodeToString(h.Sum(nil)[:16])
+		sum := sha256.Sum256(buf)
+		hash := hex.EncodeToString(sum[:16])
 		key := hash
 		if len(pkIdx) > 0 {
 			parts := make([]string, len(pkIdx))
@@ -187,8 +189,17 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 	}
 	nr := store.NewRelease{DatasetID: ds.ID, Key: runKey(in, src), InstanceID: in.InstanceID, FileID: fileID,
 		OriginalSHA: original, NormalizedSHA: src, SchemaName: ds.SchemaName, SchemaVersion: version,
-		Columns: cols, PrimaryKey: pk, Unique: unique, ReportID: reportID, Anonymisation: anonRecord,
-		Progress: func(n int64) { heartbeat(ctx, n) }}
+		Columns: cols, PrimaryKey: pk, Unique: unique, ReportID: reportID, Anonymisation: anonRecord}
+	total := expectedRows(in)
+	step := "load"
+	nr.Step = func(s string) { step = s; progress(ctx, s, total, total) }
+	nr.Progress = func(n int64) { progress(ctx, step, n, total) }
+	nr.Resumed = func(n int64) {
+		resumed(ctx, n)
+		d.log().Info("release load resumed", "dataset", ds.ID, "instance", in.InstanceID, "node", in.NodeID,
+			"rows_kept", n, "rows_expected", total, "last_heartbeat", lastProgress(ctx).Done)
+	}
+	progress(ctx, "load", 0, total)
 	if anon != nil {
 		nr.AnonymisationDone = func() store.JSONText {
 			j, _ := store.ToJSONText(append(append([]anonymise.Report{}, done...), anon.Reports()...))
@@ -214,6 +225,23 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 		Message: fmt.Sprintf("release %d of %s: %d rows (+%d −%d ~%d)", rel.Number, ds.ID, rel.Rows, rel.Diff.Added, rel.Diff.Removed, rel.Diff.Changed),
 	}
 	return res, ds, nil
+}
+
+// expectedRows is the row count of the current file as the validation or
+// the ingest counted it (0 when unknown): the total shown with the
+// progress (an estimate when a later step changed the file).
+func expectedRows(in workflows.ActivityInput) int64 {
+	stats, _ := mapVar(in, "report")["stats"].(map[string]any)
+	for _, v := range []any{stats["rows"], mapVar(in, "ingest")["rows"]} {
+		switch n := v.(type) {
+		case float64:
+			return int64(n)
+		case json.Number:
+			i, _ := n.Int64()
+			return i
+		}
+	}
+	return 0
 }
 
 func columnKind(typ string) string {

@@ -48,9 +48,17 @@ func (d *Data) Validate(ctx context.Context, in workflows.ActivityInput) (workfl
 	if res, ok, err := d.cached(ctx, key); err != nil || ok {
 		return res, err
 	}
-	rep, err := d.validateBlob(ctx, sch, src, name)
+	heartbeat(ctx, "validate")
+	// The pass of civicflow.ingest (or of an earlier validation) may have
+	// made the report of this very file already.
+	rep, err := d.precomputedReport(ctx, src, ds.SchemaName, version)
 	if err != nil {
 		return workflows.ActivityResult{}, err
+	}
+	if rep == nil {
+		if rep, err = d.validateBlob(ctx, sch, src, name); err != nil {
+			return workflows.ActivityResult{}, err
+		}
 	}
 	if normalized {
 		describeOrigin(rep, mapVar(in, "ingest"))

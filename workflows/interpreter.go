@@ -48,6 +48,7 @@ func ServiceOptions(retries int) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		TaskQueue:           TaskQueue,
 		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    ServiceHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 			MaximumAttempts: int32(retries),

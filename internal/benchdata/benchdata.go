@@ -9,6 +9,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"time"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/transform"
 )
 
 func luhnComplete(digits string) string {
@@ -81,4 +84,15 @@ func luhnValid(s string) bool {
 		double = !double
 	}
 	return sum%10 == 0
+}
+
+// WriteSubventionsWindows1252 writes the rows of WriteSubventions encoded
+// in Windows-1252, as the exports of many business applications are (the
+// file a collectivité sends most often).
+func WriteSubventionsWindows1252(out io.Writer, rows int) error {
+	w := transform.NewWriter(out, charmap.Windows1252.NewEncoder())
+	if err := WriteSubventions(w, rows); err != nil {
+		return err
+	}
+	return w.Close()
 }

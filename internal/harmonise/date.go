@@ -20,6 +20,17 @@ const (
 // form YYYY-MM-DD: 2018-01-30, 2018-1-3, 2018/01/30, 2018.01.30, 30/01/2018,
 // 30-01-2018, 30.01.2018, 20180130. Two-digit years are ambiguous.
 func parseDate(s string, order DateOrder) (string, dateResult, string) {
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' && allDigits(s[:4]) && allDigits(s[5:7]) && allDigits(s[8:]) {
+		// Already YYYY-MM-DD (most cells): keep it, without splitting and
+		// formatting it again.
+		y, _ := strconv.Atoi(s[:4])
+		m, _ := strconv.Atoi(s[5:7])
+		d, _ := strconv.Atoi(s[8:])
+		if !validYMD(y, m, d) {
+			return "", dateInvalid, "no such day"
+		}
+		return s, dateOK, ""
+	}
 	if len(s) == 8 && allDigits(s) {
 		y, _ := strconv.Atoi(s[:4])
 		m, _ := strconv.Atoi(s[4:6])

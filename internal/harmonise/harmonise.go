@@ -226,13 +226,19 @@ func (h *Harmoniser) Summary() Summary {
 // used in the examples) and records each repair and problem. The input slice is
 // not modified.
 func (h *Harmoniser) Apply(record []string, line int) []string {
-	h.sum.Rows++
 	out := make([]string, len(record))
 	copy(out, record)
-	for i := 0; i < len(out) && i < len(h.cols); i++ {
-		out[i] = h.value(h.cols[i], out[i], line)
-	}
+	h.Repair(out, line)
 	return out
+}
+
+// Repair is Apply in place: it repairs the values of record itself (for a
+// caller that owns the slice and saves the copy).
+func (h *Harmoniser) Repair(record []string, line int) {
+	h.sum.Rows++
+	for i := 0; i < len(record) && i < len(h.cols); i++ {
+		record[i] = h.value(h.cols[i], record[i], line)
+	}
 }
 
 // cell carries one value through its repairs.

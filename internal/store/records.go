@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,11 +68,14 @@ const (
 	colHash = "_hash"
 )
 
-// ReleaseTableName is the table holding release n of a dataset: derived
-// from a digest of the id, so that no user text reaches SQL.
-func ReleaseTableName(datasetID string, n int) string {
-	sum := sha256.Sum256([]byte(datasetID))
-	return "rel_" + hex.EncodeToString(sum[:6]) + "_" + strconv.Itoa(n)
+// releaseTableName is the table holding the release of a dataset made under
+// an idempotency key: derived from digests of both, so that no user text
+// reaches SQL and every attempt of the same activity finds the table its
+// predecessors began to load.
+func releaseTableName(datasetID, key string) string {
+	ds := sha256.Sum256([]byte(datasetID))
+	k := sha256.Sum256([]byte(key))
+	return "rel_" + hex.EncodeToString(ds[:6]) + "_" + hex.EncodeToString(k[:6])
 }
 
 // quoteIdent quotes an identifier for SQLite and PostgreSQL.
@@ -135,16 +137,8 @@ func assignColumns(in []ReleaseColumn) (ReleaseColumns, error) {
 	return out, nil
 }
 
-// records runs the DDL and DML of release tables inside a transaction.
-type records struct {
-	tx      *sqlx.Tx
-	dialect string
-}
-
-func (s *Store) records(tx *sqlx.Tx) records { return records{tx: tx, dialect: s.dialect} }
-
-func (r records) sqlType(kind string) string {
-	pg := r.dialect == "postgres"
+func sqlType(dialect, kind string) string {
+	pg := dialect == "postgres"
 	switch kind {
 	case KindNumeric:
 		return "NUMERIC"
@@ -169,21 +163,36 @@ func (r records) sqlType(kind string) string {
 	return "TEXT"
 }
 
-func (r records) create(ctx context.Context, table string, cols ReleaseColumns) error {
-	defs := []string{quoteIdent(colLine) + " BIGINT NOT NULL", quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
+// createTableSQL creates a release table: row number, key and hash, then
+// the typed columns. On SQLite the row number is the rowid: rows are
+// appended in its order, read back in it without sorting, and a row cannot
+// be loaded twice (PostgreSQL gets the same primary key once loaded).
+func createTableSQL(dialect, table string, cols ReleaseColumns) string {
+	line := quoteIdent(colLine) + " INTEGER PRIMARY KEY"
+	if dialect == "postgres" {
+		line = quoteIdent(colLine) + " BIGINT NOT NULL"
+	}
+	defs := []string{line, quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
 	for _, c := range cols {
-		defs = append(defs, quoteIdent(c.Column)+" "+r.sqlType(c.Kind))
+		defs = append(defs, quoteIdent(c.Column)+" "+sqlType(dialect, c.Kind))
 	}
-	if _, err := r.tx.ExecContext(ctx, "CREATE TABLE "+quoteIdent(table)+" ("+strings.Join(defs, ", ")+")"); err != nil {
-		return fmt.Errorf("create release table: %w", err)
-	}
-	return nil
+	return "CREATE TABLE " + quoteIdent(table) + " (" + strings.Join(defs, ", ") + ")"
 }
 
-// value converts a Go value for the column kind and the dialect.
-func (r records) value(kind string, v any) any {
+// columnNames are the quoted columns of a release table, in insert order.
+func columnNames(cols ReleaseColumns) []string {
+	names := []string{colLine, colKey, colHash}
+	for _, c := range cols {
+		names = append(names, c.Column)
+	}
+	return names
+}
+
+// sqliteValue converts a Go value for a SQLite column of the kind: dates
+// and timestamps are stored as ISO text (PostgreSQL takes time.Time).
+func sqliteValue(kind string, v any) any {
 	t, ok := v.(time.Time)
-	if !ok || r.dialect == "postgres" {
+	if !ok {
 		return v
 	}
 	if kind == KindDate {
@@ -192,68 +201,16 @@ func (r records) value(kind string, v any) any {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func (r records) insert(ctx context.Context, table string, cols ReleaseColumns, rows RowSource, progress func(int64)) (int64, error) {
-	names := []string{quoteIdent(colLine), quoteIdent(colKey), quoteIdent(colHash)}
-	for _, c := range cols {
-		names = append(names, quoteIdent(c.Column))
+// indexSQL indexes a loaded release table: its row numbers on PostgreSQL
+// (SQLite's are the rowid), the primary key and the unique keys. The key
+// column, which only diffs read, is indexed by keyIndexSQL when a later
+// release is compared with this one. IF NOT EXISTS: an attempt that crashed
+// while indexing is resumed by the next.
+func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique [][]string) []string {
+	var stmts []string
+	if dialect == "postgres" {
+		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+quoteIdent(table+"_row")+" ON "+quoteIdent(table)+" ("+quoteIdent(colLine)+")")
 	}
-	width := len(names)
-	perBatch := max(1, 8000/width)
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
-	prefix := "INSERT INTO " + quoteIdent(table) + " (" + strings.Join(names, ", ") + ") VALUES "
-	var (
-		n     int64
-		args  = make([]any, 0, perBatch*width)
-		count int
-	)
-	flush := func() error {
-		if count == 0 {
-			return nil
-		}
-		q := prefix + strings.TrimSuffix(strings.Repeat(one+", ", count), ", ")
-		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("insert release rows: %w", err)
-		}
-		args, count = args[:0], 0
-		return nil
-	}
-	for {
-		row, err := rows()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
-		if len(row.Values) != len(cols) {
-			return n, fmt.Errorf("release row %d has %d values for %d columns", n+1, len(row.Values), len(cols))
-		}
-		n++
-		args = append(args, n, row.Key, row.Hash)
-		for i, v := range row.Values {
-			args = append(args, r.value(cols[i].Kind, v))
-		}
-		count++
-		if count == perBatch {
-			if err := flush(); err != nil {
-				return n, err
-			}
-		}
-		if progress != nil && n%1000 == 0 {
-			progress(n)
-		}
-	}
-	if err := flush(); err != nil {
-		return n, err
-	}
-	if progress != nil {
-		progress(n)
-	}
-	return n, nil
-}
-
-func (r records) index(ctx context.Context, table string, cols ReleaseColumns, pk []string, unique [][]string) error {
-	stmts := []string{"CREATE INDEX " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"}
 	sets := append([][]string{}, unique...)
 	if len(pk) > 0 {
 		sets = append([][]string{pk}, sets...)
@@ -271,21 +228,25 @@ func (r records) index(ctx context.Context, table string, cols ReleaseColumns, p
 		if len(cs) == 0 {
 			continue
 		}
-		stmts = append(stmts, "CREATE INDEX "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
+		stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
 	}
-	for _, q := range stmts {
-		if _, err := r.tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("index release table: %w", err)
-		}
-	}
-	return nil
+	return stmts
 }
 
-func (r records) diff(ctx context.Context, prev, cur Release) (Diff, error) {
+// keyIndexSQL indexes the key column of a release table (what a diff looks
+// rows up by).
+func keyIndexSQL(table string) string {
+	return "CREATE INDEX IF NOT EXISTS " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"
+}
+
+// diffReleases compares cur with prev (see Diff), reading through q.
+func diffReleases(ctx context.Context, q sqlx.QueryerContext, prev, cur Release) (Diff, error) {
 	d := Diff{Previous: prev.Number}
 	d.ByKey = len(cur.PrimaryKey) > 0 && slices.Equal(prev.PrimaryKey, cur.PrimaryKey)
 	key := quoteIdent(colHash)
-	if d.ByKey {
+	if d.ByKey || (len(cur.PrimaryKey) == 0 && len(prev.PrimaryKey) == 0) {
+		// Without primary keys the key column holds the row hash, and it
+		// is indexed.
 		key = quoteIdent(colKey)
 	}
 	p, c, h := quoteIdent(prev.Table), quoteIdent(cur.Table), quoteIdent(colHash)
@@ -303,8 +264,8 @@ func (r records) diff(ctx context.Context, prev, cur Release) (Diff, error) {
 			q   string
 		}{&d.Changed, "SELECT COUNT(*) FROM " + c + " c WHERE EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + ") AND NOT EXISTS (SELECT 1 FROM " + p + " p WHERE p." + key + " = c." + key + " AND p." + h + " = c." + h + ")"})
 	}
-	for _, q := range queries {
-		if err := r.tx.GetContext(ctx, q.dst, q.q); err != nil {
+	for _, qq := range queries {
+		if err := sqlx.GetContext(ctx, q, qq.dst, qq.q); err != nil {
 			return d, fmt.Errorf("diff release %d with %d: %w", cur.Number, prev.Number, err)
 		}
 	}

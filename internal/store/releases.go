@@ -78,13 +78,26 @@ type NewRelease struct {
 	// AnonymisationDone, if set, gives Anonymisation once every row is read
 	// (when anonymisation runs while the rows stream in).
 	AnonymisationDone func() JSONText
-	// Progress, if set, is called every 1,000 rows inserted.
+	// Progress, if set, is called after each committed chunk with the rows
+	// loaded so far.
 	Progress func(rows int64)
+	// Step, if set, is told each step as it begins: "load", "index",
+	// "diff", "record".
+	Step func(step string)
+	// Resumed, if set, is called when an earlier attempt under the same key
+	// had loaded rows: the load goes on after them.
+	Resumed func(rows int64)
 }
 
 // CreateRelease creates the next release of a dataset and its typed table,
-// filled from rows, in one transaction. With a key already used it returns
-// that release and created false, without reading rows.
+// filled from rows. With a key already released it returns that release
+// and created false, without reading rows.
+//
+// The rows go in by chunks of their own transactions (see release_load.go):
+// an attempt that crashed is resumed by the next one with the same key,
+// which skips the rows already loaded; the release itself (its number, its
+// diff with the previous one) is recorded at the end in one short
+// transaction. A source error or a bad row drops what was loaded.
 func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource) (Release, bool, error) {
 	if nr.Key == "" {
 		return Release{}, false, errors.New("create release: empty idempotency key")
@@ -104,42 +117,103 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 	if len(nr.Anonymisation) == 0 {
 		nr.Anonymisation = JSONText("[]")
 	}
-	var rel Release
+	step := func(string) {}
+	if nr.Step != nil {
+		step = nr.Step
+	}
+	table := releaseTableName(nr.DatasetID, nr.Key)
+	loaded, released, err := s.beginLoad(ctx, nr, table, cols)
+	if err != nil {
+		return Release{}, false, err
+	}
+	if released {
+		r, err := s.releaseByKey(ctx, nr.Key)
+		return r, false, err
+	}
+	if loaded > 0 && nr.Resumed != nil {
+		nr.Resumed(loaded)
+	}
+	step("load")
+	count, err := s.load(ctx, nr.Key, table, cols, loaded, rows, len(nr.PrimaryKey) == 0, nr.Progress)
+	if errors.Is(err, ErrConflict) {
+		// Another attempt took the load over, and may have ended it.
+		if r, kerr := s.releaseByKey(ctx, nr.Key); kerr == nil {
+			return r, false, nil
+		}
+		return Release{}, false, err
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			if aerr := s.abandonLoad(nr.Key, table); aerr != nil {
+				err = errors.Join(err, fmt.Errorf("drop the partial release table: %w", aerr))
+			}
+		}
+		return Release{}, false, err
+	}
+	rel := Release{
+		DatasetID: nr.DatasetID, Key: nr.Key, InstanceID: nr.InstanceID, FileID: nr.FileID,
+		OriginalSHA: nr.OriginalSHA, NormalizedSHA: nr.NormalizedSHA, SchemaName: nr.SchemaName, SchemaVersion: nr.SchemaVersion,
+		Table: table, Columns: cols, PrimaryKey: Strings(nr.PrimaryKey), Rows: count, ReportID: nr.ReportID,
+		Anonymisation: nr.Anonymisation,
+	}
+	if rel.PrimaryKey == nil {
+		rel.PrimaryKey = Strings{}
+	}
+	if nr.AnonymisationDone != nil {
+		rel.Anonymisation = nr.AnonymisationDone()
+	}
+	step("index")
+	if err := s.index(ctx, indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique)); err != nil {
+		return Release{}, false, err
+	}
+	// The diff reads both tables outside the write transaction; the
+	// numbering is checked again in it.
+	step("diff")
+	prev, err := s.Release(ctx, nr.DatasetID, 0)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Release{}, false, err
+	}
+	if prev.Number > 0 {
+		if err := s.index(ctx, []string{keyIndexSQL(prev.Table), keyIndexSQL(table)}); err != nil {
+			return Release{}, false, err
+		}
+	}
+	if rel.Diff, err = s.diffWith(ctx, s.rdb, prev, rel); err != nil {
+		return Release{}, false, err
+	}
+	step("record")
 	err = s.Tx(ctx, func(tx *sqlx.Tx) error {
-		var prev Release
-		err := tx.GetContext(ctx, &prev, s.q(`SELECT `+releaseColumns+` FROM releases WHERE dataset_id = ? ORDER BY number DESC LIMIT 1`), nr.DatasetID)
+		if s.dialect == "postgres" {
+			// Number the releases of a dataset one at a time.
+			if _, err := tx.ExecContext(ctx, s.q(`SELECT id FROM datasets WHERE id = ? FOR UPDATE`), nr.DatasetID); err != nil {
+				return fmt.Errorf("lock dataset %q: %w", nr.DatasetID, err)
+			}
+		}
+		var last Release
+		err := tx.GetContext(ctx, &last, s.q(`SELECT `+releaseColumns+` FROM releases WHERE dataset_id = ? ORDER BY number DESC LIMIT 1`), nr.DatasetID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read last release of %q: %w", nr.DatasetID, err)
 		}
-		rel = Release{
-			DatasetID: nr.DatasetID, Number: prev.Number + 1, Key: nr.Key, InstanceID: nr.InstanceID, FileID: nr.FileID,
-			OriginalSHA: nr.OriginalSHA, NormalizedSHA: nr.NormalizedSHA, SchemaName: nr.SchemaName, SchemaVersion: nr.SchemaVersion,
-			Columns: cols, PrimaryKey: Strings(nr.PrimaryKey), ReportID: nr.ReportID, Anonymisation: nr.Anonymisation,
-			CreatedAt: ts(time.Now()),
-		}
-		if rel.PrimaryKey == nil {
-			rel.PrimaryKey = Strings{}
-		}
-		rel.Table = ReleaseTableName(nr.DatasetID, rel.Number)
-		t := s.records(tx)
-		if err := t.create(ctx, rel.Table, cols); err != nil {
-			return err
-		}
-		if rel.Rows, err = t.insert(ctx, rel.Table, cols, rows, nr.Progress); err != nil {
-			return err
-		}
-		if nr.AnonymisationDone != nil {
-			rel.Anonymisation = nr.AnonymisationDone()
-		}
-		if err := t.index(ctx, rel.Table, cols, nr.PrimaryKey, nr.Unique); err != nil {
-			return err
-		}
-		if prev.Number > 0 {
-			if rel.Diff, err = t.diff(ctx, prev, rel); err != nil {
+		if last.Number != prev.Number { // another release came in meanwhile
+			if last.Number > 0 {
+				for _, q := range []string{keyIndexSQL(last.Table), keyIndexSQL(table)} {
+					if _, err := tx.ExecContext(ctx, q); err != nil {
+						return fmt.Errorf("index release table: %w", err)
+					}
+				}
+			}
+			if rel.Diff, err = s.diffWith(ctx, tx, last, rel); err != nil {
 				return err
 			}
-		} else {
-			rel.Diff = Diff{Added: rel.Rows}
+		}
+		rel.Number = last.Number + 1
+		rel.CreatedAt = ts(time.Now())
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM release_loads WHERE idem_key = ? AND rows_loaded = ?`), nr.Key, count)
+		if err != nil {
+			return fmt.Errorf("end release load %q: %w", nr.Key, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errOverlap(nr.Key)
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO releases (`+releaseColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			rel.DatasetID, rel.Number, rel.Key, rel.InstanceID, rel.FileID, rel.OriginalSHA, rel.NormalizedSHA, rel.SchemaName,
@@ -150,8 +224,8 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		return nil
 	})
 	if err != nil {
-		if IsUniqueViolation(err) {
-			// A concurrent run with the same key won, or numbering raced: the caller retries.
+		if IsUniqueViolation(err) || errors.Is(err, ErrConflict) {
+			// A concurrent attempt with the same key won.
 			if r, kerr := s.releaseByKey(ctx, nr.Key); kerr == nil {
 				return r, false, nil
 			}
@@ -160,6 +234,31 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		return Release{}, false, err
 	}
 	return rel, true, nil
+}
+
+// index runs index statements: on SQLite through a bulk connection, one
+// statement at a time between the other writers.
+func (s *Store) index(ctx context.Context, stmts []string) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	if s.dialect != "postgres" {
+		return s.indexSQLite(ctx, stmts)
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index release table: %w", err)
+		}
+	}
+	return nil
+}
+
+// diffWith compares rel with prev (none when prev.Number is 0).
+func (s *Store) diffWith(ctx context.Context, q sqlx.QueryerContext, prev, rel Release) (Diff, error) {
+	if prev.Number == 0 {
+		return Diff{Added: rel.Rows}, nil
+	}
+	return diffReleases(ctx, q, prev, rel)
 }
 
 func (s *Store) releaseByKey(ctx context.Context, key string) (Release, error) {

@@ -37,6 +37,7 @@ type Store struct {
 	db      *sqlx.DB // writes (one connection on SQLite)
 	rdb     *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
 	dialect string
+	path    string // the SQLite file (release loads open their own connection)
 }
 
 // Options open a Store.
@@ -70,6 +71,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	} else {
 		s.dialect = migrations.SQLite
 		path := sqlitePath(opts.URL)
+		s.path = path
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return nil, fmt.Errorf("create database directory: %w", err)

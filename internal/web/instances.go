@@ -14,8 +14,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/civicflow/civicflow/designer"
@@ -375,10 +377,86 @@ func (s *Server) getInstance(c echo.Context) error {
 		out["history"] = st.History
 		out["openTasks"] = st.OpenTasks
 		out["incidents"] = st.Incidents
+		if st.Status == workflows.StatusRunning || st.Status == workflows.StatusIncident {
+			out["activities"] = s.activitiesInFlight(ctx, in.ID)
+		}
 	} else {
 		s.log.Debug("instance state query failed; answering from the read model", "instance", in.ID, "err", err)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// activityInFlight is a service task being run: its attempt, and the
+// progress its last heartbeat reported (workflows.Progress).
+type activityInFlight struct {
+	Node     string `json:"node,omitempty"`
+	Activity string `json:"activity"`
+	// State is scheduled (waiting for a worker, or for its next attempt),
+	// started or cancel_requested.
+	State         string     `json:"state"`
+	Attempt       int32      `json:"attempt"`
+	Step          string     `json:"step,omitempty"`
+	Done          int64      `json:"done"`
+	Total         int64      `json:"total,omitempty"`
+	Percent       *float64   `json:"percent,omitempty"`
+	Resumed       int64      `json:"resumed,omitempty"`
+	LastHeartbeat *time.Time `json:"lastHeartbeat,omitempty"`
+	LastFailure   string     `json:"lastFailure,omitempty"`
+}
+
+// activitiesInFlight lists the service tasks an instance is running, from
+// Temporal's pending activities (the bookkeeping of the inbox and of the
+// instance list is left out). Errors give an empty list: the progress is
+// a nicety of the answer.
+func (s *Server) activitiesInFlight(ctx context.Context, id string) []activityInFlight {
+	out := []activityInFlight{}
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		s.log.Debug("describe instance for its progress", "instance", id, "err", err)
+		return out
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		name := pa.GetActivityType().GetName()
+		switch name {
+		case workflows.ActTaskOpen, workflows.ActTaskClose, workflows.ActTaskAssign, workflows.ActInstance:
+			continue
+		}
+		a := activityInFlight{Activity: name, Attempt: pa.GetAttempt(),
+			State: activityState(pa.GetState())}
+		if t := pa.GetLastHeartbeatTime(); t != nil {
+			at := t.AsTime()
+			a.LastHeartbeat = &at
+		}
+		if f := pa.GetLastFailure(); f != nil {
+			a.LastFailure = f.GetMessage()
+		}
+		if d := pa.GetHeartbeatDetails(); d != nil {
+			var p workflows.Progress
+			if err := converter.GetDefaultDataConverter().FromPayloads(d, &p); err == nil {
+				a.Node, a.Step, a.Done, a.Total, a.Resumed = p.Node, p.Step, p.Done, p.Total, p.Resumed
+				if p.Total > 0 {
+					pc := math.Round(1000*float64(min(p.Done, p.Total))/float64(p.Total)) / 10
+					a.Percent = &pc
+				}
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func activityState(st enumspb.PendingActivityState) string {
+	switch st {
+	case enumspb.PENDING_ACTIVITY_STATE_SCHEDULED:
+		return "scheduled"
+	case enumspb.PENDING_ACTIVITY_STATE_STARTED:
+		return "started"
+	case enumspb.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED:
+		return "cancel_requested"
+	case enumspb.PENDING_ACTIVITY_STATE_PAUSED, enumspb.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED:
+		return "paused"
+	}
+	return "unknown"
 }
 
 // QueryState asks the interpreter for an instance's live state.

@@ -5,6 +5,7 @@ package worker
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -31,6 +32,10 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 		MaxConcurrentActivityExecutionSize:     50,
 		MaxConcurrentWorkflowTaskExecutionSize: 50,
 		WorkerStopTimeout:                      10e9,
+		// Heartbeat details carry the progress of long activities (rows
+		// loaded…), shown by GET /api/v1/instances/{id}: send them every
+		// 2 s rather than every 0.8 × heartbeat timeout.
+		MaxHeartbeatThrottleInterval: 2 * time.Second,
 	})
 	w.RegisterWorkflowWithOptions(Probe, workflow.RegisterOptions{Name: ProbeWorkflow})
 	w.RegisterActivityWithOptions(Identity, activity.RegisterOptions{Name: ProbeActivity})
