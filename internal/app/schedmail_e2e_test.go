@@ -195,8 +195,8 @@ func TestScheduledCollectionSkipsUnchangedSource(t *testing.T) {
 	require.NotEmpty(t, reviewed, "a run opened a review task")
 	require.NotEmpty(t, skipped, "a later run was skipped as unchanged")
 
-	task := steward.waitTask(reviewed, "review")
-	require.Equal(t, "voirie", task.Department)
+	review := steward.waitTask(reviewed, "review")
+	require.Equal(t, "voirie", review.Department)
 	inst := steward.waitStatus(skipped, "completed")
 	h := steward.history(skipped)
 	require.True(t, h.says("collect", "skipped: unchanged (HTTP 304 Not Modified"), "%v", h)
@@ -219,7 +219,7 @@ func TestScheduledCollectionSkipsUnchangedSource(t *testing.T) {
 	require.Equal(t, `"v1"`, files.Files[0].ETag)
 
 	// The review completes like any other.
-	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+task.ID+"/complete", decide("reject"), nil))
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+review.ID+"/complete", decide("reject"), nil))
 	steward.waitStatus(reviewed, "completed")
 
 	// The schedule stops on request.
