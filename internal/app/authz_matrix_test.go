@@ -62,7 +62,7 @@ var matrix = map[string]access{
 	"DELETE /api/v1/me/tokens/:id":                     signedIn(),
 	"GET /api/v1/delegations":                          signedIn(),
 	"POST /api/v1/delegations":                         inAnyDept("approver", "admin"),
-	"DELETE /api/v1/delegations/:id":                   {roles: []string{"admin"}, owners: []string{"dgs"}},
+	"DELETE /api/v1/delegations/:id":                   {roles: []string{"admin"}, owners: []string{"dgs", "steward.voirie"}}, // the delegator and the delegate
 	"GET /api/v1/users":                                inAnyDept("admin"),
 	"POST /api/v1/users":                               inAnyDept("admin"),
 	"GET /api/v1/users/:id":                            inAnyDept("admin"),
@@ -88,6 +88,12 @@ var matrix = map[string]access{
 	"POST /api/v1/flows":                               inAnyDept("designer", "admin"),
 	"GET /api/v1/flows":                                inAnyDept("agent", "steward", "approver", "designer", "admin"),
 	"GET /api/v1/flows/:key":                           inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/flows/:key/schedule":                  inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"PUT /api/v1/flows/:key/schedule":                  inAnyDept("designer", "admin"),
+	"DELETE /api/v1/flows/:key/schedule":               inAnyDept("designer", "admin"),
+	"POST /api/v1/forms":                               inAnyDept("designer", "admin"),
+	"GET /api/v1/forms":                                inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/forms/:id":                            inAnyDept("agent", "steward", "approver", "designer", "admin"),
 	"POST /api/v1/instances":                           inAnyDept("agent", "steward", "designer", "admin"),
 	"GET /api/v1/instances":                            inAnyDept("agent", "steward", "approver", "designer", "admin"),
 	"GET /api/v1/instances/:id":                        inObjectDept("agent", "steward", "approver", "designer", "admin"),
@@ -208,10 +214,12 @@ func makeFixtures(t *testing.T, e *env) fixtures {
 	f.instance = fmt.Sprint(started["id"])
 	f.task = steward.waitTask(f.instance, "review").ID
 
-	// A delegation given by the DGS, and a user the admin routes may change.
+	// A future delegation given by the DGS, and a user the admin routes may change.
 	var del map[string]any
 	require.Equal(t, 201, dgs.json(http.MethodPost, "/api/v1/delegations", map[string]any{
-		"delegate": "steward.voirie", "role": "approver", "valid_until": time.Now().Add(24 * time.Hour).Format(time.RFC3339),
+		"delegate": "steward.voirie", "role": "approver", // not active yet: it must not widen anyone's rights here
+		"valid_from":  time.Now().Add(24 * time.Hour).Format(time.RFC3339),
+		"valid_until": time.Now().Add(48 * time.Hour).Format(time.RFC3339),
 	}, &del), "delegation: %v", del)
 	f.delegation = fmt.Sprint(del["id"])
 	var u map[string]any
@@ -237,6 +245,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/flows/:key", "/flows/publication",
 		"/schemas/:name", "/schemas/scdl-subventions",
 		"/me/tokens/:id", "/me/tokens/999999",
+		"/forms/:id", "/forms/unknown-form",
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

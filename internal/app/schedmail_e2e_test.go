@@ -195,8 +195,8 @@ func TestScheduledCollectionSkipsUnchangedSource(t *testing.T) {
 	require.NotEmpty(t, reviewed, "a run opened a review task")
 	require.NotEmpty(t, skipped, "a later run was skipped as unchanged")
 
-	rv := steward.waitTask(reviewed, "review")
-	require.Equal(t, "voirie", rv.Department)
+	review := steward.waitTask(reviewed, "review")
+	require.Equal(t, "voirie", review.Department)
 	inst := steward.waitStatus(skipped, "completed")
 	h := steward.history(skipped)
 	require.True(t, h.says("collect", "skipped: unchanged (HTTP 304 Not Modified"), "%v", h)
@@ -218,9 +218,12 @@ func TestScheduledCollectionSkipsUnchangedSource(t *testing.T) {
 	require.Equal(t, store.FileCollected, files.Files[0].Kind)
 	require.Equal(t, `"v1"`, files.Files[0].ETag)
 
-	// The review completes like any other.
-	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+rv.ID+"/complete", decide("reject"), nil))
+	// The steward approves the valid file: it is published.
+	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+review.ID+"/complete", decide("approve"), nil))
 	steward.waitStatus(reviewed, "completed")
+	require.True(t, steward.history(reviewed).has("published", "reached"))
+	require.Equal(t, 200, agent.json(http.MethodGet, "/api/v1/datasets/"+dataset, nil, &ds))
+	require.Len(t, ds["releases"], 1, "%v", ds)
 
 	// The schedule stops on request.
 	require.Equal(t, 403, steward.json(http.MethodDelete, "/api/v1/flows/collecte/schedule", nil, nil))
