@@ -44,10 +44,12 @@ var expected = map[string][]string{
 	"pages:read":         {"agent", "steward", "approver", "designer", "admin"},
 }
 
-// Every route × every demo user: allowed routes never answer 401/403 (nor
+// Every route × every demo user (role level only; internal/app's
+// TestRouteAuthorizationMatrix checks department scoping on real objects):
+// allowed routes never answer 401/403 (nor
 // 5xx), refused ones answer 403. A route without an entry in the permission
 // table, or whose permission is not in the specification above, fails.
-func TestRouteAuthorizationMatrix(t *testing.T) {
+func TestRouteTableCoversEveryRoute(t *testing.T) {
 	b := peopleSetup(t)
 	table := map[string]web.RoutePerm{}
 	for _, r := range web.RouteTable() {
