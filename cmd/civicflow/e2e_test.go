@@ -342,6 +342,7 @@ func TestScaleOutOnPostgres(t *testing.T) {
 		require.Equal(t, enumspb.TIMEOUT_TYPE_HEARTBEAT, started.GetLastFailure().GetTimeoutFailureInfo().GetTimeoutType(),
 			"%s: the previous attempt ended by a heartbeat timeout (the kill), got %v", id, started.GetLastFailure())
 		require.True(t, strings.HasPrefix(completed.GetIdentity(), id2), "%s: completed by the other worker, got %q", id, completed.GetIdentity())
+		t.Logf("%s: attempt %d started and completed by %s after %s", id, started.GetAttempt(), completed.GetIdentity(), started.GetLastFailure().GetMessage())
 	}
 
 	// Both processes applied the same migrations to the one database.
