@@ -22,9 +22,11 @@ import (
 func Handwritten(ctx workflow.Context, in Input) (Output, error) {
 	ctx = workflow.WithActivityOptions(ctx, BookkeepingOptions)
 	vars := copyVars(in.Variables)
+	var seq int64 // read-model writes carry a sequence number, as the interpreter's do
 	upd := func(status string, current []string) workflow.Future {
+		seq++
 		return workflow.ExecuteActivity(ctx, ActInstance, InstanceUpdate{InstanceID: in.InstanceID, Flow: in.Flow,
-			Version: in.Version, Department: in.Department, Status: status, Current: current, At: workflow.Now(ctx)})
+			Version: in.Version, Department: in.Department, Status: status, Current: current, At: workflow.Now(ctx), Seq: seq})
 	}
 	running := upd(StatusRunning, []string{in.Graph.Start})
 	call := func(node, name string) error {
