@@ -252,7 +252,9 @@ func (r records) insert(ctx context.Context, table string, cols ReleaseColumns, 
 	return n, nil
 }
 
-func (r records) index(ctx context.Context, table string, cols ReleaseColumns, pk []string, unique [][]string) error {
+// index indexes the key column and the primary and unique keys; a key
+// wider than the database can index (maxKeys > 0) goes without an index.
+func (r records) index(ctx context.Context, table string, cols ReleaseColumns, pk []string, unique [][]string, maxKeys int) error {
 	stmts := []string{"CREATE INDEX " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"}
 	sets := append([][]string{}, unique...)
 	if len(pk) > 0 {
@@ -268,7 +270,7 @@ func (r records) index(ctx context.Context, table string, cols ReleaseColumns, p
 			}
 			cs = append(cs, quoteIdent(cols[j].Column))
 		}
-		if len(cs) == 0 {
+		if len(cs) == 0 || maxKeys > 0 && len(cs) > maxKeys {
 			continue
 		}
 		stmts = append(stmts, "CREATE INDEX "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")

@@ -97,6 +97,9 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 	if _, err := s.Dataset(ctx, nr.DatasetID); err != nil {
 		return Release{}, false, err
 	}
+	if n, max := len(nr.Columns), s.MaxReleaseColumns(); n > max {
+		return Release{}, false, &ColumnLimitError{What: "the file", Count: n, Max: max, Database: s.databaseName()}
+	}
 	cols, err := assignColumns(nr.Columns)
 	if err != nil {
 		return Release{}, false, err
@@ -131,7 +134,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		if nr.AnonymisationDone != nil {
 			rel.Anonymisation = nr.AnonymisationDone()
 		}
-		if err := t.index(ctx, rel.Table, cols, nr.PrimaryKey, nr.Unique); err != nil {
+		if err := t.index(ctx, rel.Table, cols, nr.PrimaryKey, nr.Unique, s.maxIndexKeys()); err != nil {
 			return err
 		}
 		if prev.Number > 0 {
