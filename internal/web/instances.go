@@ -140,6 +140,10 @@ func (s *Server) getInstance(c echo.Context) error {
 		out["history"] = st.History
 		out["openTasks"] = st.OpenTasks
 		out["incidents"] = st.Incidents
+		if out["status"] == workflows.StatusIncident && len(st.Incidents) > 0 {
+			// The read model's message may lag behind the live status.
+			out["message"] = st.Incidents[len(st.Incidents)-1].Message
+		}
 	} else {
 		s.log.Debug("instance state query failed; answering from the read model", "instance", in.ID, "err", err)
 	}
