@@ -390,6 +390,9 @@ func (d *Data) schemaOf(ctx context.Context, ds store.Dataset) (*tableschema.Sch
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", badInput("dataset %q: its schema %q is unknown", ds.ID, ds.SchemaName)
 	}
+	if errors.Is(err, store.ErrTooManyColumns) {
+		return nil, "", badInput("dataset %q: %v", ds.ID, err)
+	}
 	return sch, v, err
 }
 
@@ -427,6 +430,10 @@ func businessMessage(err error) (string, bool) {
 	var pe *tableschema.ParseError
 	if errors.As(err, &pe) {
 		return pe.Message, true
+	}
+	var ce *store.ColumnLimitError
+	if errors.As(err, &ce) {
+		return ce.Error(), true
 	}
 	return "", false
 }

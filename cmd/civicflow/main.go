@@ -207,9 +207,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func openStore(ctx context.Context, cfg config.Config, migrate bool) (*store.Store, error) {
 	url := cfg.DB
 	if cfg.DBKind() == "sqlite" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory %s: %v", cfg.DataDir, err)
 		}
+		app.Privatise(cfg, slog.Default())
 		url = cfg.SQLitePath()
 	}
 	return store.Open(ctx, store.Options{URL: url, Migrate: migrate})

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -62,7 +63,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 		}
 	}()
 
-	if err := ensureDataDir(cfg); err != nil {
+	if err := EnsureDataDir(cfg, log); err != nil {
 		return nil, err
 	}
 	// Listen first so that "port in use" fails fast, before slower start-up.
@@ -223,8 +224,10 @@ func (a *App) Stop() {
 	}
 }
 
-func ensureDataDir(cfg config.Config) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+// EnsureDataDir creates the data directory if needed, checks it is
+// writable, and makes it private (see Privatise).
+func EnsureDataDir(cfg config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory %s cannot be created: %v", cfg.DataDir, unwrapPathErr(err))
 	}
 	f, err := os.CreateTemp(cfg.DataDir, ".write-check-*")
@@ -233,7 +236,59 @@ func ensureDataDir(cfg config.Config) error {
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	Privatise(cfg, log)
+	return nil
+}
+
+// Privatise makes the data directory readable by civicflow's user only:
+// the directory and every directory inside 0700 (blobs/ and its shards),
+// every file 0600 or narrower (civicflow.db and temporal.db with their
+// -wal and -shm, raw uploads, the ports file, keys). New files are created
+// that way (the SQLite files are created 0600 before SQLite opens them, so
+// that their -wal and -shm inherit the mode); this fixes the installations
+// made before, whose databases (password hashes) and uploads were 0644 in
+// a 0750 directory. A SQLite database given outside the data directory
+// (--db sqlite:PATH) gets the same file modes, its directory is left
+// alone. What cannot be changed is logged, not fatal.
+func Privatise(cfg config.Config, log *slog.Logger) {
+	fix := func(path string, mode fs.FileMode, dir bool) {
+		want := mode.Perm() &^ 0o077
+		if dir {
+			want |= 0o700
+		}
+		if want == mode.Perm() {
+			return
+		}
+		if err := os.Chmod(path, want); err != nil {
+			log.Warn("data directory: cannot make a file private", "path", path, "mode", fmt.Sprintf("%04o", mode.Perm()), "err", unwrapPathErr(err))
+		}
+	}
+	_ = filepath.WalkDir(cfg.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			log.Warn("data directory: cannot read", "path", path, "err", unwrapPathErr(err))
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 || !(d.IsDir() || d.Type().IsRegular()) {
+			return nil // never follow a link out of the directory
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		fix(path, info.Mode(), d.IsDir())
+		return nil
+	})
+	if cfg.DBKind() == "sqlite" {
+		db := cfg.SQLitePath()
+		for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+			if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() {
+				fix(p, info.Mode(), false)
+			}
+		}
+	}
 }
 
 func unwrapPathErr(err error) error {

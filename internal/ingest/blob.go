@@ -15,7 +15,8 @@ import (
 // Blobs is a content-addressed store of raw files on disk: a blob with SHA-256
 // "abcdef…" lives at Dir/ab/cdef…. Puts write to a temporary file in Dir/tmp
 // and rename it into place, so readers never see a partial blob and storing
-// the same content twice is harmless.
+// the same content twice is harmless. Directories are 0700 and blobs 0600:
+// raw uploads hold personal data before anonymisation.
 type Blobs struct {
 	Dir string
 }
@@ -26,7 +27,7 @@ var ErrBadHash = errors.New("not a sha256 hex digest")
 // Put stores the content of r and returns its SHA-256 (hex) and size.
 func (b Blobs) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 	tmpDir := filepath.Join(b.Dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return "", 0, fmt.Errorf("blobs put: %w", err)
 	}
 	tmp, err := os.CreateTemp(tmpDir, "put-*")
@@ -53,7 +54,7 @@ func (b Blobs) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 	if _, err := os.Stat(dst); err == nil {
 		return sum, n, nil // already stored: idempotent
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return "", 0, fmt.Errorf("blobs put: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {

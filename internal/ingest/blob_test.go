@@ -44,6 +44,16 @@ func TestBlobs(t *testing.T) {
 	tmp, err := os.ReadDir(filepath.Join(b.Dir, "tmp"))
 	require.NoError(t, err)
 	require.Empty(t, tmp)
+
+	// Private: raw uploads hold personal data.
+	for _, d := range []string{filepath.Join(b.Dir, "tmp"), filepath.Dir(p)} {
+		info, err := os.Stat(d)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o700), info.Mode().Perm(), d)
+	}
+	info, err := os.Stat(p)
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o600), info.Mode().Perm())
 }
 
 func TestBlobsErrors(t *testing.T) {

@@ -206,7 +206,9 @@ func sqliteValue(kind string, v any) any {
 // column, which only diffs read, is indexed by keyIndexSQL when a later
 // release is compared with this one. IF NOT EXISTS: an attempt that crashed
 // while indexing is resumed by the next.
-func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique [][]string) []string {
+// A key wider than the database can index (maxKeys > 0) goes without an
+// index.
+func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique [][]string, maxKeys int) []string {
 	var stmts []string
 	if dialect == "postgres" {
 		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+quoteIdent(table+"_row")+" ON "+quoteIdent(table)+" ("+quoteIdent(colLine)+")")

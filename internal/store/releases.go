@@ -110,6 +110,9 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 	if _, err := s.Dataset(ctx, nr.DatasetID); err != nil {
 		return Release{}, false, err
 	}
+	if n, max := len(nr.Columns), s.MaxReleaseColumns(); n > max {
+		return Release{}, false, &ColumnLimitError{What: "the file", Count: n, Max: max, Database: s.databaseName()}
+	}
 	cols, err := assignColumns(nr.Columns)
 	if err != nil {
 		return Release{}, false, err
@@ -163,7 +166,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		rel.Anonymisation = nr.AnonymisationDone()
 	}
 	step("index")
-	if err := s.index(ctx, indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique)); err != nil {
+	if err := s.index(ctx, indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique, s.maxIndexKeys())); err != nil {
 		return Release{}, false, err
 	}
 	// The diff reads both tables outside the write transaction; the

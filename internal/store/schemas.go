@@ -97,10 +97,13 @@ func (s *Store) CustomSchemas(ctx context.Context) ([]CustomSchema, error) {
 // LoadSchema resolves a schema name: a shipped schema (version ignored),
 // else custom schema version v (0: the latest). It returns the parsed
 // schema and the version it resolved to ("1.2.3" for shipped schemas, the
-// custom version number otherwise); ErrNotFound when unknown.
+// custom version number otherwise); ErrNotFound when unknown, a
+// *ColumnLimitError (ErrTooManyColumns) when its releases could not be
+// stored in this database (a schema stored before that check, or on the
+// other database).
 func (s *Store) LoadSchema(ctx context.Context, name string, v int) (*tableschema.Schema, string, error) {
 	if sch, err := tableschema.LoadShipped(name); err == nil {
-		return sch, sch.Version, nil
+		return sch, sch.Version, s.CheckSchemaWidth(name, sch)
 	}
 	cs, err := s.CustomSchema(ctx, name, v)
 	if err != nil {
@@ -110,5 +113,93 @@ func (s *Store) LoadSchema(ctx context.Context, name string, v int) (*tableschem
 	if err != nil {
 		return nil, "", fmt.Errorf("stored schema %q version %d: %w", name, cs.Version, err)
 	}
+	if err := s.CheckSchemaWidth(name, sch); err != nil {
+		return nil, "", err
+	}
 	return sch, strconv.Itoa(cs.Version), nil
+}
+
+// Limits of a release table (the typed table of a release's rows): SQLite
+// refuses a table of more than 2,000 columns (SQLITE_MAX_COLUMN) and
+// PostgreSQL of more than 1,600, which also indexes at most 32 columns
+// (INDEX_MAX_KEYS). Every release table has 3 columns of its own (_row,
+// _key, _hash).
+const (
+	sqliteMaxColumns     = 2000
+	postgresMaxColumns   = 1600
+	postgresMaxIndexKeys = 32
+	releaseOwnColumns    = 3
+)
+
+// ErrTooManyColumns matches every *ColumnLimitError with errors.Is.
+var ErrTooManyColumns = errors.New("more columns than a release table may have")
+
+// ColumnLimitError says that a schema or a file has more columns than a
+// release table of this database may hold, or a key more fields than it
+// may index: refused when the schema is uploaded or used, rather than
+// when a release is made.
+type ColumnLimitError struct {
+	What     string // `schema "x"` or `the file "y"`
+	Key      string // "" for the columns, else "primary key" or "unique key"
+	Count    int    // fields (or key fields)
+	Max      int
+	Database string // "SQLite" or "PostgreSQL"
+}
+
+func (e *ColumnLimitError) Error() string {
+	if e.Key != "" {
+		return fmt.Sprintf("%s: its %s has %d fields, more than the %d columns %s can index; use a shorter key",
+			e.What, e.Key, e.Count, e.Max, e.Database)
+	}
+	return fmt.Sprintf("%s has %d columns, more than a release table can hold on %s (at most %d: the database's limit of %d columns, less %d that civicflow adds); split it into several datasets",
+		e.What, e.Count, e.Database, e.Max, e.Max+releaseOwnColumns, releaseOwnColumns)
+}
+
+// Is makes errors.Is(err, ErrTooManyColumns) hold.
+func (e *ColumnLimitError) Is(target error) bool { return target == ErrTooManyColumns }
+
+// MaxReleaseColumns is the most columns (schema fields, file columns) a
+// release table may have on this database.
+func (s *Store) MaxReleaseColumns() int {
+	if s.dialect == "postgres" {
+		return postgresMaxColumns - releaseOwnColumns
+	}
+	return sqliteMaxColumns - releaseOwnColumns
+}
+
+// maxIndexKeys is the most columns an index may have on this database (0:
+// no limit below the column limit).
+func (s *Store) maxIndexKeys() int {
+	if s.dialect == "postgres" {
+		return postgresMaxIndexKeys
+	}
+	return 0
+}
+
+func (s *Store) databaseName() string {
+	if s.dialect == "postgres" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+// CheckSchemaWidth returns a *ColumnLimitError when the schema named name
+// has more fields than a release table may hold on this database, or a
+// primary or unique key with more fields than it may index.
+func (s *Store) CheckSchemaWidth(name string, sch *tableschema.Schema) error {
+	what := fmt.Sprintf("schema %q", name)
+	if n, max := len(sch.Fields), s.MaxReleaseColumns(); n > max {
+		return &ColumnLimitError{What: what, Count: n, Max: max, Database: s.databaseName()}
+	}
+	if max := s.maxIndexKeys(); max > 0 {
+		if len(sch.PrimaryKey) > max {
+			return &ColumnLimitError{What: what, Key: "primary key", Count: len(sch.PrimaryKey), Max: max, Database: s.databaseName()}
+		}
+		for _, u := range sch.UniqueKeys {
+			if len(u) > max {
+				return &ColumnLimitError{What: what, Key: "unique key", Count: len(u), Max: max, Database: s.databaseName()}
+			}
+		}
+	}
+	return nil
 }

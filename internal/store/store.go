@@ -73,9 +73,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		path := sqlitePath(opts.URL)
 		s.path = path
 		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
+		}
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("create SQLite %s: %w", path, err)
 		}
 		dsn := sqliteDSN(path)
 		if s.db, err = sqlx.Open("sqlite", dsn); err != nil {
@@ -197,6 +200,24 @@ func isPostgres(u string) bool {
 func sqlitePath(u string) string {
 	p := strings.TrimPrefix(u, "sqlite:")
 	return strings.TrimPrefix(p, "//")
+}
+
+// createPrivate creates an empty database file readable by its owner only,
+// unless it exists: SQLite gives its -wal and -shm files the mode of the
+// database file, and would otherwise create it 0644 (password hashes,
+// personal data).
+func createPrivate(path string) error {
+	if path == "" || path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // sqliteDSN follows pocketbase: busy_timeout first, then WAL and foreign keys.

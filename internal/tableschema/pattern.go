@@ -3,14 +3,21 @@ package tableschema
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
 // compilePattern compiles a pattern constraint anchored like frictionless
 // (`^(?:pattern)$`), after translating the XML-Schema/Python escapes that Go's
-// RE2 syntax spells differently (\uXXXX, \Z).
+// RE2 syntax spells differently (\uXXXX, \Z). The pattern must parse on its
+// own: otherwise ")|(" would pass, wrapped as "^(?:)|()$", and match
+// every cell.
 func compilePattern(p string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile("^(?:" + translatePattern(p) + ")$")
+	t := translatePattern(p)
+	if _, err := syntax.Parse(t, syntax.Perl); err != nil {
+		return nil, fmt.Errorf("invalid regular expression %q: %w", p, err)
+	}
+	re, err := regexp.Compile("^(?:" + t + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("invalid regular expression %q: %w", p, err)
 	}

@@ -40,3 +40,33 @@ func BenchmarkShippedPatterns(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cases)), "ns/cell")
 }
+
+// BenchmarkSubventionsPatterns matches the three patterns of
+// scdl-subventions (BenchmarkValidate's schema) on valid cells.
+func BenchmarkSubventionsPatterns(b *testing.B) {
+	cases := []struct{ pattern, cell string }{
+		{`^\d{14}$`, "23350001600040"},
+		{`^W\d{9}$`, "W380475558"},
+		{`^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$`, "2017-03-14/2018-03-14"},
+		{`^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$`, "2017-03-14"},
+	}
+	fields := make([]*baseField, len(cases))
+	for i, c := range cases {
+		var f baseField
+		d := &FieldDescriptor{Name: "c", Type: "string"}
+		d.Constraints.Pattern = c.pattern
+		if err := f.setup(d, &StringField{}); err != nil {
+			b.Fatal(err)
+		}
+		fields[i] = &f
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for i, c := range cases {
+			if !fields[i].matchPattern(c.cell) {
+				b.Fatal(c)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cases)), "ns/cell")
+}

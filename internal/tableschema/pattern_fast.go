@@ -36,13 +36,16 @@ type fastPattern struct {
 }
 
 // Limits of compileFast: past them the pattern keeps using regexp. The
-// table is at most 1 MiB; building it visits at most maxFastWork NFA
-// states (a few milliseconds).
+// table is at most 1 MiB and building it stops after maxFastStates DFA
+// states or maxFastWork NFA states visited: at worst some 30 ms of CPU
+// (then regexp), a few microseconds to a few milliseconds for real
+// patterns.
 const (
 	maxFastInsts     = 5000    // instructions of the regexp program
 	maxFastNFAStates = 1 << 14 // with the intermediate states of UTF-8 sequences
+	maxFastStates    = 10_000  // DFA states
 	maxFastTable     = 1 << 18 // DFA states × byte classes
-	maxFastWork      = 1 << 22 // NFA states visited while building the DFA
+	maxFastWork      = 1 << 20 // NFA states visited while building the DFA
 )
 
 // nfa is the byte-level Thompson automaton: one state per program
@@ -52,6 +55,22 @@ type nfa struct {
 	start     int
 	work      int
 	needValid bool
+	// mark[s] == gen: s is already in the closure being computed (a new
+	// generation starts each closure, without clearing the slice).
+	mark []uint32
+	gen  uint32
+}
+
+// fresh starts a new closure.
+func (a *nfa) fresh() {
+	if a.mark == nil {
+		a.mark = make([]uint32, len(a.states))
+	}
+	a.gen++
+	if a.gen == 0 {
+		clear(a.mark)
+		a.gen = 1
+	}
 }
 
 type nstate struct {
@@ -249,15 +268,16 @@ func (a *nfa) chain(from int, seq []brange, to int32) bool {
 // given whether the position is the beginning and the end of the cell.
 // It keeps the byte and match states, and the end-of-text assertions not
 // yet satisfied (needed to decide acceptance at the end).
-func (a *nfa) closure(set []int32, seen []bool, s int32, atBegin, atEnd bool) []int32 {
+// Call fresh before a new closure.
+func (a *nfa) closure(set []int32, s int32, atBegin, atEnd bool) []int32 {
 	stack := []int32{s}
 	for len(stack) > 0 {
 		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[s] {
+		if a.mark[s] == a.gen {
 			continue
 		}
-		seen[s] = true
+		a.mark[s] = a.gen
 		a.work++
 		st := &a.states[s]
 		switch st.kind {
@@ -285,10 +305,10 @@ func (a *nfa) closure(set []int32, seen []bool, s int32, atBegin, atEnd bool) []
 // accepts reports whether the match state is reachable from set at the end
 // of the cell.
 func (a *nfa) accepts(set []int32, atBegin bool) bool {
-	seen := make([]bool, len(a.states))
+	a.fresh()
 	var all []int32
 	for _, s := range set {
-		all = a.closure(all, seen, s, atBegin, true)
+		all = a.closure(all, s, atBegin, true)
 	}
 	for _, s := range all {
 		if a.states[s].kind == nMatch {
@@ -335,7 +355,7 @@ func (a *nfa) determinize() *fastPattern {
 		if id, ok := ids[k]; ok {
 			return id, true
 		}
-		if (len(sets)+1)*p.ncls > maxFastTable {
+		if len(sets) >= maxFastStates || (len(sets)+1)*p.ncls > maxFastTable {
 			return 0, false
 		}
 		id := int32(len(sets))
@@ -344,8 +364,8 @@ func (a *nfa) determinize() *fastPattern {
 		return id, true
 	}
 	add(nil) // state 0: dead
-	seen := make([]bool, len(a.states))
-	startSet := a.closure(nil, seen, int32(a.start), true, false)
+	a.fresh()
+	startSet := a.closure(nil, int32(a.start), true, false)
 	start, _ := add(startSet)
 	p.acceptEmpty = a.accepts([]int32{int32(a.start)}, true)
 
@@ -353,13 +373,13 @@ func (a *nfa) determinize() *fastPattern {
 	for i := 0; i < len(sets); i++ {
 		row := make([]int32, p.ncls)
 		for c, b := range reps {
-			clear(seen)
+			a.fresh()
 			var next []int32
 			for _, s := range sets[i] {
 				a.work += len(a.states[s].bytes)
 				for _, r := range a.states[s].bytes {
 					if r.lo <= b && b <= r.hi {
-						next = a.closure(next, seen, r.to, false, false)
+						next = a.closure(next, r.to, false, false)
 					}
 				}
 			}
@@ -379,6 +399,9 @@ func (a *nfa) determinize() *fastPattern {
 	p.accept = make([]bool, len(sets))
 	for i, set := range sets {
 		p.accept[i] = i > 0 && a.accepts(set, false)
+		if a.work > maxFastWork {
+			return nil
+		}
 	}
 	return p
 }

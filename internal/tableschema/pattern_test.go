@@ -91,6 +91,12 @@ func TestFastPatternMatchesRegexp(t *testing.T) {
 	require.Nil(t, compileFast(`(?m)^x$`))        // multi-line anchors: regexp
 	require.Nil(t, compileFast(`[ab]*a[ab]{20}`)) // 2^21 DFA states: regexp
 	require.NotNil(t, regexp.MustCompile(`x`))
+
+	// A pattern must parse on its own: wrapped, ")|(" would match anything.
+	for _, p := range []string{`)|(`, `a)|(b`, `(a`, `a\Qb`} {
+		_, err := compilePattern(p)
+		require.Error(t, err, p)
+	}
 }
 
 // pathologicalPatterns make a backtracking matcher explode (cubic or

@@ -71,8 +71,11 @@ func savePorts(opts Options, p ports) error {
 		return nil
 	}
 	b, _ := json.MarshalIndent(p, "", "  ")
-	if err := os.WriteFile(f, b, 0o640); err != nil {
+	if err := os.WriteFile(f, b, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", f, err)
+	}
+	if err := os.Chmod(f, 0o600); err != nil { // it may predate the 0600 rule
+		return fmt.Errorf("chmod %s: %w", f, err)
 	}
 	return nil
 }

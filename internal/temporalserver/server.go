@@ -108,9 +108,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		sqlConf.ConnectAttributes["_journal_mode"] = "wal"
 		sqlConf.ConnectAttributes["_synchronous"] = "NORMAL"
 		if _, err := os.Stat(opts.DatabasePath); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(opts.DatabasePath), 0o750); err != nil {
+			if err := os.MkdirAll(filepath.Dir(opts.DatabasePath), 0o700); err != nil {
 				return nil, fmt.Errorf("temporal data directory: %w", err)
 			}
+			// Created 0600 before SQLite opens it, so that its -wal and
+			// -shm get that mode too (SQLite copies the database's).
+			f, err := os.OpenFile(opts.DatabasePath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("create %s: %w", opts.DatabasePath, err)
+			}
+			f.Close()
 			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
 				_ = os.Remove(opts.DatabasePath)
 				return nil, fmt.Errorf("create Temporal schema in %s: %w", opts.DatabasePath, err)

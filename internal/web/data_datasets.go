@@ -91,10 +91,14 @@ func (s *Server) applyDataset(c echo.Context, in datasetInput, d *store.Dataset)
 	}
 	if d.SchemaName != "" {
 		if _, _, err := s.store.LoadSchema(c.Request().Context(), d.SchemaName, d.SchemaVersion); err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
+			switch {
+			case errors.Is(err, store.ErrTooManyColumns):
+				bad("schema", "%v", err)
+			case errors.Is(err, store.ErrNotFound):
+				bad("schema", "no schema %q (version %d); GET /api/v1/schemas lists them", d.SchemaName, d.SchemaVersion)
+			default:
 				return err
 			}
-			bad("schema", "no schema %q (version %d); GET /api/v1/schemas lists them", d.SchemaName, d.SchemaVersion)
 		}
 	}
 	if d.SchemaVersion < 0 {

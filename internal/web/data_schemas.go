@@ -110,6 +110,9 @@ func (s *Server) dataPutSchema(c echo.Context) error {
 	if _, err := tableschema.LoadShipped(name); err == nil {
 		return Errorf(http.StatusConflict, "%q is a shipped schema; upload yours under another name", name)
 	}
+	if err := s.store.CheckSchemaWidth(name, sch); err != nil {
+		return &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
+	}
 	var compact json.RawMessage = body
 	if b, err := json.Marshal(compact); err == nil {
 		body = b

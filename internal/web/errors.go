@@ -69,6 +69,7 @@ var statusOf = []struct {
 }{
 	{store.ErrNotFound, http.StatusNotFound},
 	{store.ErrConflict, http.StatusConflict},
+	{store.ErrTooManyColumns, http.StatusUnprocessableEntity},
 	{ErrBadRequest, http.StatusBadRequest},
 	{ErrUnauthorized, http.StatusUnauthorized},
 	{ErrForbidden, http.StatusForbidden},

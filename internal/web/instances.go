@@ -380,8 +380,15 @@ func (s *Server) getInstance(c echo.Context) error {
 		if st.Status == workflows.StatusRunning || st.Status == workflows.StatusIncident {
 			out["activities"] = s.activitiesInFlight(ctx, in.ID)
 		}
+		if out["status"] == workflows.StatusIncident && len(st.Incidents) > 0 {
+			// The read model's message may lag behind the live status.
+			out["message"] = st.Incidents[len(st.Incidents)-1].Message
+		}
 	} else {
 		s.log.Debug("instance state query failed; answering from the read model", "instance", in.ID, "err", err)
+	}
+	if !s.seesIncidentDetails(c, in.Department) {
+		hideIncidentDetails(out)
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -459,6 +466,49 @@ func activityState(st enumspb.PendingActivityState) string {
 	return "unknown"
 }
 
+// incidentAction is the permission on "instances" that resolves incidents
+// (retry, skip, cancel). Who has it in the instance's department sees what
+// stopped a step (raw network, Go or SQL errors, internal addresses…);
+// the other readers see incidentNotice instead.
+const incidentAction = "cancel"
+
+// incidentNotice replaces an incident's message for readers.
+const incidentNotice = "an automatic step stopped on an error; its details are shown to those who may resolve incidents in this department"
+
+func (s *Server) seesIncidentDetails(c echo.Context, dept string) bool {
+	return s.allowedIn(c, "instances", incidentAction, dept)
+}
+
+// hideIncidentDetails replaces, in an instance document, the messages that
+// come from errors: the instance's message when it is in incident or has
+// failed, each incident's, and those of the history's incident events.
+func hideIncidentDetails(out map[string]any) {
+	switch out["status"] {
+	case workflows.StatusIncident, workflows.StatusFailed:
+		if m, _ := out["message"].(string); m != "" {
+			out["message"] = incidentNotice
+		}
+	}
+	if list, ok := out["incidents"].([]workflows.Incident); ok {
+		hidden := make([]workflows.Incident, len(list))
+		for i, inc := range list {
+			inc.Message = incidentNotice
+			hidden[i] = inc
+		}
+		out["incidents"] = hidden
+	}
+	if list, ok := out["history"].([]workflows.HistoryEntry); ok {
+		hidden := make([]workflows.HistoryEntry, len(list))
+		for i, h := range list {
+			if h.Event == "incident" && h.Message != "" {
+				h.Message = incidentNotice
+			}
+			hidden[i] = h
+		}
+		out["history"] = hidden
+	}
+}
+
 // QueryState asks the interpreter for an instance's live state.
 func QueryState(ctx context.Context, tc client.Client, id string) (workflows.State, error) {
 	var st workflows.State
@@ -506,11 +556,21 @@ func (s *Server) listInstances(c echo.Context) error {
 		return err
 	}
 	out := make([]map[string]any, 0, len(list))
+	details := map[string]bool{} // department → the caller sees incident details
 	for _, in := range list {
-		out = append(out, map[string]any{
+		row := map[string]any{
 			"id": in.ID, "flow": in.FlowKey, "version": in.Version, "department": in.Department, "status": in.Status,
 			"current": in.Current(), "startedBy": in.StartedBy, "startedAt": in.StartedAt, "endedAt": in.EndedAt, "message": in.Message,
-		})
+		}
+		see, ok := details[in.Department]
+		if !ok {
+			see = s.seesIncidentDetails(c, in.Department)
+			details[in.Department] = see
+		}
+		if !see {
+			hideIncidentDetails(row)
+		}
+		out = append(out, row)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"instances": out})
 }
@@ -565,7 +625,7 @@ type resolveRequest struct {
 }
 
 func (s *Server) resolveIncident(c echo.Context) error {
-	in, err := s.instanceFor(c, "cancel")
+	in, err := s.instanceFor(c, incidentAction)
 	if err != nil {
 		return err
 	}
