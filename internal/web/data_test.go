@@ -258,8 +258,15 @@ func TestDatasetsAndFiles(t *testing.T) {
 	require.Equal(t, 404, b.do("GET", "/api/v1/datasets/arbres-d-alignement", "", fin, "").status)
 
 	r = b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"description":"Les arbres","personalFields":[{"field":"adresse","method":"drop"}]}`, agent, "")
+	require.Equal(t, 403, r.status, "the anonymisation policy is a steward's: %s", r.body)
+	r = b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"description":"Les arbres"}`, agent, "")
 	require.Equal(t, 200, r.status, r.body)
 	require.Equal(t, "Les arbres", r.json(t)["description"])
+	steward := "Bearer " + b.login(t, "steward.voirie")
+	r = b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"personalFields":[{"field":"adresse","method":"drop"}]}`, steward, "")
+	require.Equal(t, 200, r.status, r.body)
+	r = b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"title":"Arbres d'alignement","personalFields":[{"field":"adresse","method":"drop"}]}`, agent, "")
+	require.Equal(t, 200, r.status, "the same policy sent back is no change: %s", r.body)
 	require.Equal(t, 403, b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"visibility":"public"}`, agent, "").status, "publishing is a steward's")
 	require.Equal(t, 422, b.do("PATCH", "/api/v1/datasets/arbres-d-alignement", `{"department":"finances"}`, agent, "").status)
 
