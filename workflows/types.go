@@ -10,7 +10,8 @@
 // workflow.GetVersion(ctx, "civicflow-<yyyymmdd>-<what>", workflow.DefaultVersion, 1)
 // at the place it changes, keeping the old branch until no run started before
 // the change is open. Record each change id in this comment:
-//   - (none yet)
+//   - civicflow-20261130-close-before-move (tasks.go, complete): the task's
+//     inbox row is closed before the token moves on.
 package workflows
 
 import (
