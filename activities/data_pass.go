@@ -119,7 +119,9 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 		}()
 	}
 
-	// The validator reads the rows written, from its own goroutine.
+	// The validator reads the rows written, from its own goroutine. The
+	// channel is next's: it closes it at the end of the rows; on an error
+	// the validator ends with the context.
 	var (
 		vch    chan *recBatch
 		vdone  chan struct{}
@@ -128,10 +130,10 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 	)
 	if o.schema != nil {
 		vch, vdone = make(chan *recBatch, 8), make(chan struct{})
+		src := &batchRows{ctx: ctx, header: header, ch: vch} // next sets vch to nil when done with it
 		go func() {
 			defer close(vdone)
-			report, verr = tableschema.Validate(ctx, o.schema, &batchRows{header: header, ch: vch},
-				tableschema.Options{MaxErrors: o.maxErrors})
+			report, verr = tableschema.Validate(ctx, o.schema, src, tableschema.Options{MaxErrors: o.maxErrors})
 		}()
 	}
 	var cur *recBatch
@@ -142,6 +144,10 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 			if !ok {
 				if readErr != nil {
 					return nil, readErr
+				}
+				if vch != nil {
+					close(vch)
+					vch = nil
 				}
 				return nil, io.EOF
 			}
@@ -155,6 +161,8 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 				case vch <- b:
 				case <-vdone: // the validator stopped (its error says why)
 					vch = nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
 				}
 			}
 			cur, i = b, 0
@@ -163,11 +171,8 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 		return cur.recs[i-1], nil
 	}
 	sha, n, err := d.writeBlob(ctx, header, next)
-	if vch != nil {
-		close(vch)
-	}
 	if err != nil {
-		cancel()
+		cancel() // the reader, the workers, the validator and next end
 	}
 	if vdone != nil {
 		<-vdone
@@ -192,6 +197,7 @@ func (d *Data) pass(ctx context.Context, rows tableschema.Rows, o passOptions) (
 
 // batchRows gives the batches of a pass to the validator as Rows.
 type batchRows struct {
+	ctx    context.Context
 	header []string
 	ch     <-chan *recBatch
 	b      *recBatch
@@ -202,7 +208,13 @@ func (r *batchRows) Header() []string { return r.header }
 
 func (r *batchRows) Next() ([]string, int, error) {
 	for r.b == nil || r.i == len(r.b.recs) {
-		b, ok := <-r.ch
+		var b *recBatch
+		var ok bool
+		select {
+		case b, ok = <-r.ch:
+		case <-r.ctx.Done():
+			return nil, 0, r.ctx.Err()
+		}
 		if !ok {
 			return nil, 0, io.EOF
 		}

@@ -395,16 +395,35 @@ func (it *interp) complete(ctx workflow.Context, req CompleteRequest) error {
 		msg = "on behalf of " + req.Actor.OnBehalfOf
 	}
 	it.history(t.Node, n.Kind, TaskCompleted, req.Actor.Username, msg)
-	if err := it.merge(req.Data, n.User.Outputs, n.User.Rebinds); err != nil {
-		it.incident(t.Token, n.ID, err.Error())
-	} else {
-		it.move(t.Token, n.Outgoing)
+	moveOn := func() {
+		if err := it.merge(req.Data, n.User.Outputs, n.User.Rebinds); err != nil {
+			it.incident(t.Token, n.ID, err.Error())
+		} else {
+			it.move(t.Token, n.Outgoing)
+		}
+		it.signal()
 	}
-	it.signal()
+	closeFirst := workflow.GetVersion(ctx, changeCloseBeforeMove, workflow.DefaultVersion, 1) == 1
+	if !closeFirst {
+		moveOn()
+	}
 	a := req.Actor
-	return workflow.ExecuteActivity(ctx, ActTaskClose, TaskClose{TaskID: t.TaskID, InstanceID: it.in.InstanceID,
+	err := workflow.ExecuteActivity(ctx, ActTaskClose, TaskClose{TaskID: t.TaskID, InstanceID: it.in.InstanceID,
 		Node: t.Node, Status: TaskCompleted, Actor: &a, Data: req.Data, At: now, Message: msg, Seq: it.nextSeq()}).Get(ctx, nil)
+	if closeFirst {
+		// The inbox row is closed before the flow moves on: what follows
+		// (the publication of a million rows…) cannot slow the closing
+		// down, so the caller's answer does not wait for it, and the next
+		// task opens after this one closed.
+		moveOn()
+	}
+	return err
 }
+
+// changeCloseBeforeMove: task.complete closes the inbox row, then moves the
+// token (it used to move it first, which started the next activity beside
+// the closing).
+const changeCloseBeforeMove = "civicflow-20261130-close-before-move"
 
 func (it *interp) findIncident(node string) (int, error) {
 	found := -1

@@ -13,6 +13,8 @@
 //   - civicflow-20261130-bound-data: completion data limited to the keys
 //     the task declares; dataset, file and initiator fixed at start
 //     (interpreter.go changeBoundData).
+//   - civicflow-20261130-close-before-move (tasks.go, complete): the task's
+//     inbox row is closed before the token moves on.
 package workflows
 
 import (

@@ -35,6 +35,9 @@ var (
 	chunkTime = 200 * time.Millisecond
 	// pgChunkTime bounds a PostgreSQL chunk (no lock is held on others).
 	pgChunkTime = 2 * time.Second
+	// pgIdle ends a PostgreSQL chunk when the reader has no rows for that
+	// long (it is slower than COPY, or stalled).
+	pgIdle = 50 * time.Millisecond
 	// chunkMaxRows bounds any chunk.
 	chunkMaxRows int64 = 200_000
 )
@@ -101,20 +104,40 @@ func produce(src RowSource, skip int64, width int, hashKeys bool, stop <-chan st
 // take returns the next batch; with wait false only one already read.
 // ok is false at the end of the source (err says whether it failed).
 func (f *feed) take(ctx context.Context, wait bool) (b loadBatch, ok bool, err error) {
+	if !wait {
+		return f.takeWithin(ctx, 0)
+	}
+	return f.takeWithin(ctx, -1)
+}
+
+// takeWithin is take waiting at most d (0: not at all, < 0: until a batch
+// comes); ok false with no error when nothing came in time.
+func (f *feed) takeWithin(ctx context.Context, d time.Duration) (b loadBatch, ok bool, err error) {
 	if f.done {
 		return b, false, nil
 	}
-	if !wait {
+	switch {
+	case d == 0:
 		select {
 		case b, ok = <-f.ch:
 		default:
 			return b, false, nil
 		}
-	} else {
+	case d < 0:
 		select {
 		case b, ok = <-f.ch:
 		case <-ctx.Done():
 			return b, false, ctx.Err()
+		}
+	default:
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case b, ok = <-f.ch:
+		case <-ctx.Done():
+			return b, false, ctx.Err()
+		case <-t.C:
+			return b, false, nil
 		}
 	}
 	if !ok {
@@ -191,6 +214,9 @@ func (s *Store) loadSQLite(ctx context.Context, key, table string, cols ReleaseC
 				args[3+j] = sqliteValue(cols[j].Kind, v)
 			}
 			if _, err := ins.exec(args...); err != nil {
+				if IsUniqueViolation(err) { // another attempt loaded this row
+					return errOverlap(key)
+				}
 				return fmt.Errorf("insert release row %d: %w", b.first+int64(i), err)
 			}
 		}
@@ -284,10 +310,11 @@ func (s *Store) indexSQLite(ctx context.Context, stmts []string) error {
 	return nil
 }
 
-// copySource streams a chunk into COPY: the batches already read, until
-// the chunk is full. It never waits for the reader inside the transaction,
-// which would keep the table locked against the index build of an attempt
-// that took the load over.
+// copySource streams a chunk into COPY: the batches the reader gives,
+// until the chunk is full or the reader has had nothing for pgIdle. It
+// never waits long for the reader inside the transaction, which would keep
+// the table locked against the index build of an attempt that took the
+// load over.
 type copySource struct {
 	ctx   context.Context
 	f     *feed
@@ -307,7 +334,7 @@ func (c *copySource) Next() bool {
 	if c.n >= chunkMaxRows || time.Since(c.start) >= pgChunkTime {
 		return false
 	}
-	b, ok, err := c.f.take(c.ctx, false) // no wait inside the transaction
+	b, ok, err := c.f.takeWithin(c.ctx, pgIdle)
 	if err != nil {
 		c.err = err
 		return false
@@ -352,6 +379,9 @@ func (s *Store) loadPostgres(ctx context.Context, key, table string, cols Releas
 			if n, err = tx.CopyFrom(ctx, pgx.Identifier{table}, names, src); err != nil {
 				if src.err != nil {
 					return src.err
+				}
+				if IsUniqueViolation(err) { // another attempt loaded these rows
+					return errOverlap(key)
 				}
 				return fmt.Errorf("copy release rows: %w", err)
 			}
@@ -416,12 +446,14 @@ func (s *Store) beginLoad(ctx context.Context, nr NewRelease, table string, cols
 }
 
 // abandonLoad drops a load that cannot go on (its source is bad): the next
-// attempt starts over.
-func (s *Store) abandonLoad(key, table string) error {
+// attempt starts over. Only while the load is still the caller's (done, the
+// rows it knows loaded, is still the count): an attempt that took it over
+// keeps it.
+func (s *Store) abandonLoad(key, table string, done int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return s.Tx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM release_loads WHERE idem_key = ? AND table_name = ?`), key, table)
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM release_loads WHERE idem_key = ? AND table_name = ? AND rows_loaded = ?`), key, table, done)
 		if err != nil {
 			return err
 		}

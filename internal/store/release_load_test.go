@@ -168,7 +168,9 @@ func TestReleaseLoadOverlappingAttempts(t *testing.T) {
 			out <- result{r, c, err}
 		}()
 		<-paused
-		require.Eventually(t, func() bool { return committed.Load() >= 200 }, 10*time.Second, 10*time.Millisecond)
+		// Rows 1–250 are the whole batches read before the pause: once they
+		// are committed, the first attempt waits for rows, between chunks.
+		require.Eventually(t, func() bool { return committed.Load() == 250 }, 10*time.Second, 10*time.Millisecond)
 
 		rel, created, err := s.CreateRelease(ctx, nr, numbered(total, nil))
 		require.NoError(t, err)

@@ -147,7 +147,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			if aerr := s.abandonLoad(nr.Key, table); aerr != nil {
+			if aerr := s.abandonLoad(nr.Key, table, count); aerr != nil {
 				err = errors.Join(err, fmt.Errorf("drop the partial release table: %w", aerr))
 			}
 		}
