@@ -92,7 +92,7 @@ func TestValidateUsesTheReportOfTheIngestPass(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.CreateDataFile(ctx, &store.DataFile{ID: "f1", DatasetID: "subventions", Kind: store.FileUpload, Name: "s.csv", SHA256: sha, Size: size}))
 
-	in := workflows.ActivityInput{InstanceID: "i1", NodeID: "ingest", Variables: map[string]any{"dataset": "subventions", "file": "f1"}}
+	in := workflows.ActivityInput{InstanceID: "i1", Department: "finances", NodeID: "ingest", Variables: map[string]any{"dataset": "subventions", "file": "f1"}}
 	res, err := d.Ingest(ctx, in)
 	require.NoError(t, err)
 	normalized := res.Variables["normalized"].(string)
