@@ -368,6 +368,10 @@ func (s *Server) getInstance(c echo.Context) error {
 		if in.Status == workflows.StatusRunning || in.Status == workflows.StatusIncident {
 			if st.Status != "" {
 				out["status"] = st.Status
+				if st.Status != in.Status && st.Status == workflows.StatusIncident && len(st.Incidents) > 0 {
+					// The read model lags behind: the message goes with the status.
+					out["message"] = st.Incidents[len(st.Incidents)-1].Message
+				}
 			}
 		}
 		out["current"] = orEmptyStrings(st.Current)
