@@ -134,12 +134,17 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 	}
 	var castFailures int64
 	var buf []byte
+	var block []any // rows' values are cut from blocks: one allocation per 256 rows
 	source := func() (store.ReleaseRow, error) {
 		rec, _, err := rows.Next()
 		if err != nil {
 			return store.ReleaseRow{}, err
 		}
-		vals := make([]any, len(header))
+		if len(block) < len(header) {
+			block = make([]any, 256*len(header))
+		}
+		vals := block[:len(header):len(header)]
+		block = block[len(header):]
 		buf = buf[:0]
 		for i := range header {
 			cell := ""
@@ -163,7 +168,7 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 		}
 		sum := sha256.Sum256(buf)
 		hash := hex.EncodeToString(sum[:16])
-		key := hash
+		key := ""
 		if len(pkIdx) > 0 {
 			parts := make([]string, len(pkIdx))
 			for i, j := range pkIdx {

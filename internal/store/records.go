@@ -50,8 +50,8 @@ func (c *ReleaseColumns) Scan(src any) error { return scanJSON(src, (*[]ReleaseC
 
 // ReleaseRow is one row to store: Values aligned with the columns (nil,
 // string, int64, float64, bool or time.Time by kind), Key the primary-key
-// text (or the hash when there is no primary key), Hash a digest of the
-// whole row.
+// text (not stored when the release has no primary key), Hash a digest of
+// the whole row.
 type ReleaseRow struct {
 	Values []any
 	Key    string
@@ -203,8 +203,8 @@ func sqliteValue(kind string, v any) any {
 
 // indexSQL indexes a loaded release table: its row numbers on PostgreSQL
 // (SQLite's are the rowid), the primary key and the unique keys. The key
-// column, which only diffs read, is indexed by keyIndexSQL when a later
-// release is compared with this one. IF NOT EXISTS: an attempt that crashed
+// and hash columns, which only diffs read, are indexed by diffIndexSQL when
+// a later release is compared with this one. IF NOT EXISTS: an attempt that crashed
 // while indexing is resumed by the next.
 // A key wider than the database can index (maxKeys > 0) goes without an
 // index.
@@ -235,22 +235,30 @@ func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique []
 	return stmts
 }
 
-// keyIndexSQL indexes the key column of a release table (what a diff looks
-// rows up by).
-func keyIndexSQL(table string) string {
-	return "CREATE INDEX IF NOT EXISTS " + quoteIdent(table+"_key") + " ON " + quoteIdent(table) + " (" + quoteIdent(colKey) + ")"
+// diffColumn is the column a diff of cur with prev matches rows on: the
+// key when both have the same primary key, else the row hash.
+func diffColumn(prev, cur Release) string {
+	if len(cur.PrimaryKey) > 0 && slices.Equal(prev.PrimaryKey, cur.PrimaryKey) {
+		return colKey
+	}
+	return colHash
+}
+
+// diffIndexSQL indexes the column a diff looks rows up by, in both tables.
+func diffIndexSQL(prev, cur Release) []string {
+	c := diffColumn(prev, cur)
+	var out []string
+	for _, t := range []string{prev.Table, cur.Table} {
+		out = append(out, "CREATE INDEX IF NOT EXISTS "+quoteIdent(t+c)+" ON "+quoteIdent(t)+" ("+quoteIdent(c)+")")
+	}
+	return out
 }
 
 // diffReleases compares cur with prev (see Diff), reading through q.
 func diffReleases(ctx context.Context, q sqlx.QueryerContext, prev, cur Release) (Diff, error) {
 	d := Diff{Previous: prev.Number}
-	d.ByKey = len(cur.PrimaryKey) > 0 && slices.Equal(prev.PrimaryKey, cur.PrimaryKey)
-	key := quoteIdent(colHash)
-	if d.ByKey || (len(cur.PrimaryKey) == 0 && len(prev.PrimaryKey) == 0) {
-		// Without primary keys the key column holds the row hash, and it
-		// is indexed.
-		key = quoteIdent(colKey)
-	}
+	d.ByKey = diffColumn(prev, cur) == colKey
+	key := quoteIdent(diffColumn(prev, cur))
 	p, c, h := quoteIdent(prev.Table), quoteIdent(cur.Table), quoteIdent(colHash)
 	queries := []struct {
 		dst *int64

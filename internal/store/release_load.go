@@ -59,7 +59,7 @@ type feed struct {
 // loaded by an earlier attempt) are read and dropped, so that stateful
 // sources (anonymisation reports, counters) see every row. It ends at EOF,
 // on a source error (sent on errc), or when stop is closed.
-func produce(src RowSource, skip int64, width int, hashKeys bool, stop <-chan struct{}, out chan<- loadBatch, errc chan<- error) {
+func produce(src RowSource, skip int64, width int, noKeys bool, stop <-chan struct{}, out chan<- loadBatch, errc chan<- error) {
 	defer close(out)
 	var n int64
 	batch := loadBatch{first: skip + 1}
@@ -80,8 +80,8 @@ func produce(src RowSource, skip int64, width int, hashKeys bool, stop <-chan st
 		if n <= skip {
 			continue
 		}
-		if hashKeys {
-			row.Key = row.Hash
+		if noKeys { // without a primary key, diffs match rows by hash
+			row.Key = ""
 		}
 		batch.rows = append(batch.rows, row)
 		if len(batch.rows) == batchRows {
@@ -153,14 +153,14 @@ func (f *feed) takeWithin(ctx context.Context, d time.Duration) (b loadBatch, ok
 
 // load fills table with the rows of src after the first loaded ones and
 // returns the row count. progress gets the rows committed so far.
-func (s *Store) load(ctx context.Context, key, table string, cols ReleaseColumns, loaded int64, src RowSource, hashKeys bool, progress func(int64)) (int64, error) {
+func (s *Store) load(ctx context.Context, key, table string, cols ReleaseColumns, loaded int64, src RowSource, noKeys bool, progress func(int64)) (int64, error) {
 	ch := make(chan loadBatch, 64)
 	errc := make(chan error, 1)
 	stop := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		produce(src, loaded, len(cols), hashKeys, stop, ch, errc)
+		produce(src, loaded, len(cols), noKeys, stop, ch, errc)
 	}()
 	defer func() {
 		close(stop)
@@ -195,6 +195,9 @@ func (s *Store) loadSQLite(ctx context.Context, key, table string, cols ReleaseC
 	for i := range names {
 		names[i] = quoteIdent(names[i])
 	}
+	// One prepared single-row INSERT: SQLite runs it as fast as a
+	// multi-row one, which also makes modernc's allocator map and unmap
+	// memory at each run.
 	ins, err := bc.prepare("INSERT INTO " + quoteIdent(table) + " (" + strings.Join(names, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")")
 	if err != nil {

@@ -177,7 +177,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		return Release{}, false, err
 	}
 	if prev.Number > 0 {
-		if err := s.index(ctx, []string{keyIndexSQL(prev.Table), keyIndexSQL(table)}); err != nil {
+		if err := s.index(ctx, diffIndexSQL(prev, rel)); err != nil {
 			return Release{}, false, err
 		}
 	}
@@ -199,7 +199,7 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		}
 		if last.Number != prev.Number { // another release came in meanwhile
 			if last.Number > 0 {
-				for _, q := range []string{keyIndexSQL(last.Table), keyIndexSQL(table)} {
+				for _, q := range diffIndexSQL(last, rel) {
 					if _, err := tx.ExecContext(ctx, q); err != nil {
 						return fmt.Errorf("index release table: %w", err)
 					}
