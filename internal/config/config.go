@@ -35,6 +35,9 @@ type Config struct {
 	TemporalTLSKey    string        // --temporal-tls-key
 	TemporalTLSCA     string        // --temporal-tls-ca
 	TemporalAPIKey    string        // --temporal-api-key
+	// --temporal-secret-file: the embedded server's client secret ("" = DATA/temporal.secret)
+	TemporalSecretFile string
+	TemporalHTTPPort   int // --temporal-http-port: the embedded server's HTTP API (0 = off)
 
 	RunWorker    bool   // --worker: serve also runs a worker
 	Demo         bool   // --demo
@@ -102,6 +105,8 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.TemporalTLSCA, "temporal-tls-ca", c.TemporalTLSCA, "CA bundle (PEM) to verify the Temporal server")
 		fs.StringVar(&c.TemporalAPIKey, "temporal-api-key", c.TemporalAPIKey, "API key for Temporal Cloud")
 		fs.StringVar(&c.WorkerTaskQueue, "task-queue", c.WorkerTaskQueue, "Temporal task queue of the flows")
+		fs.StringVar(&c.TemporalSecretFile, "temporal-secret-file", c.TemporalSecretFile, "file with the secret of the embedded Temporal server (default DATA/temporal.secret, created at first start; give it to workers with another data directory)")
+		fs.IntVar(&c.TemporalHTTPPort, "temporal-http-port", c.TemporalHTTPPort, "port of the embedded Temporal server's HTTP API (0 = off; it asks for the same secret)")
 	}
 	if groups&FlagsHTTP != 0 {
 		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
@@ -189,6 +194,14 @@ func (c *Config) SQLitePath() string {
 // TemporalDBPath is the embedded server's SQLite file.
 func (c *Config) TemporalDBPath() string { return filepath.Join(c.DataDir, "temporal.db") }
 
+// TemporalSecretPath is the file of the embedded server's client secret.
+func (c *Config) TemporalSecretPath() string {
+	if c.TemporalSecretFile != "" {
+		return c.TemporalSecretFile
+	}
+	return filepath.Join(c.DataDir, "temporal.secret")
+}
+
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
@@ -233,6 +246,18 @@ func (c *Config) Validate(groups int) error {
 		}
 		if c.WorkerTaskQueue == "" {
 			return errors.New("--task-queue is empty")
+		}
+		if c.TemporalHTTPPort < 0 || c.TemporalHTTPPort > 65535 {
+			return fmt.Errorf("--temporal-http-port %d is not a port number", c.TemporalHTTPPort)
+		}
+		if c.TemporalHTTPPort != 0 && !c.Embedded() {
+			return errors.New("--temporal-http-port is for the embedded Temporal server, not with --temporal HOST:PORT")
+		}
+		if c.TemporalHTTPPort != 0 && c.TemporalHTTPPort == c.TemporalPort {
+			return fmt.Errorf("--temporal-http-port %d is also --temporal-port", c.TemporalHTTPPort)
+		}
+		if c.TemporalSecretFile != "" && c.TemporalAPIKey != "" {
+			return errors.New("--temporal-secret-file and --temporal-api-key both authenticate to Temporal: give one")
 		}
 	}
 	if groups&FlagsHTTP != 0 {
