@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/civicflow/civicflow/internal/store/storetest"
+	"github.com/civicflow/civicflow/internal/temporalserver"
 	"github.com/civicflow/civicflow/internal/worker"
 )
 
@@ -122,9 +123,19 @@ func waitHealth(t *testing.T, p *proc, addr string, want int, within time.Durati
 	t.Fatalf("/healthz at %s did not answer %d within %s (last %d)", addr, want, within, last)
 }
 
+// shareSecret makes every civicflow process of the test (and dial) use one
+// embedded-Temporal secret file, whatever their data directories: the
+// serve hosting Temporal creates it, workers and web nodes read it.
+func shareSecret(t *testing.T) {
+	t.Setenv("CIVICFLOW_TEMPORAL_SECRET_FILE", filepath.Join(t.TempDir(), "temporal.secret"))
+}
+
+// dial is a Temporal client holding the test's shared secret (shareSecret).
 func dial(t *testing.T, hostPort string) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: "civicflow"})
+	secret, err := temporalserver.ReadSecret(os.Getenv("CIVICFLOW_TEMPORAL_SECRET_FILE"))
+	require.NoError(t, err, "call shareSecret(t) first")
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: "civicflow", HeadersProvider: temporalserver.Headers(secret)})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -156,6 +167,7 @@ func waitStatus(t *testing.T, c client.Client, id, want string) {
 // A workflow waiting on a timer and one waiting on an update both survive a
 // SIGKILL of the whole process (HTTP, worker and embedded Temporal).
 func TestKill9RestartResumesWorkflows(t *testing.T) {
+	shareSecret(t)
 	data := t.TempDir()
 	tport, hport := freePort(t), freePort(t)
 	args := []string{"serve", "--data", data, "--http", fmt.Sprintf("127.0.0.1:%d", hport), "--temporal-port", fmt.Sprint(tport)}
@@ -241,6 +253,7 @@ func TestBadConfiguration(t *testing.T) {
 
 // /healthz turns 503 when Temporal goes away, and back to 200 when it returns.
 func TestHealthzFollowsTemporal(t *testing.T) {
+	shareSecret(t)
 	data := t.TempDir()
 	tport := freePort(t)
 	host := start(t, "serve", "--data", data, "--http", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--temporal-port", fmt.Sprint(tport), "--worker=false")
@@ -274,6 +287,7 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long end-to-end test")
 	}
+	shareSecret(t)
 	db := storetest.PostgresURL(t)
 	tport := freePort(t)
 	taddr := fmt.Sprintf("127.0.0.1:%d", tport)

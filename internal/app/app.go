@@ -19,9 +19,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/config"
@@ -85,30 +89,46 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 	}
 
 	hostPort := cfg.Temporal
+	var secret string
 	if cfg.Embedded() {
 		start := time.Now()
+		// Only civicflow's processes may use the embedded server: they
+		// share the secret of the data directory.
+		if secret, err = temporalserver.LoadOrCreateSecret(cfg.TemporalSecretPath()); err != nil {
+			return nil, err
+		}
 		a.tserver, err = temporalserver.Start(ctx, temporalserver.Options{
 			DatabasePath: cfg.TemporalDBPath(),
 			FrontendPort: cfg.TemporalPort,
 			Namespace:    cfg.Namespace,
 			Retention:    cfg.TemporalRetention,
 			Logger:       log,
+			Secret:       secret,
+			HTTPPort:     cfg.TemporalHTTPPort,
 		})
 		if err != nil {
 			return nil, err
 		}
 		hostPort = a.tserver.HostPort()
-		log.Info("embedded Temporal server started", "address", hostPort, "namespace", cfg.Namespace, "db", cfg.TemporalDBPath(), "took", time.Since(start).Round(time.Millisecond))
+		log.Info("embedded Temporal server started", "address", hostPort, "namespace", cfg.Namespace, "db", cfg.TemporalDBPath(), "secret", cfg.TemporalSecretPath(), "took", time.Since(start).Round(time.Millisecond))
+		if h := a.tserver.HTTPHostPort(); h != "" {
+			log.Warn("the embedded Temporal server's HTTP API is on (--temporal-http-port); it asks for the same secret", "address", h)
+		}
 		if cfg.TemporalUI != "" {
-			if a.tui, err = temporalserver.StartUI(ctx, cfg.TemporalUI, hostPort, cfg.Namespace, log); err != nil {
+			if a.tui, err = temporalserver.StartUI(ctx, cfg.TemporalUI, hostPort, cfg.Namespace, secret, log); err != nil {
 				return nil, err
 			}
 			log.Info("Temporal Web UI started", "url", a.tui.URL())
 		}
-	} else if cfg.TemporalUI != "" {
-		log.Warn("--temporal-ui is ignored: the Web UI is served only for the embedded Temporal server", "temporal", cfg.Temporal)
+	} else {
+		if cfg.TemporalUI != "" {
+			log.Warn("--temporal-ui is ignored: the Web UI is served only for the embedded Temporal server", "temporal", cfg.Temporal)
+		}
+		if secret, err = remoteSecret(cfg); err != nil {
+			return nil, err
+		}
 	}
-	if a.Temporal, err = dial(ctx, cfg, hostPort, log, a.reg); err != nil {
+	if a.Temporal, err = dial(ctx, cfg, hostPort, secret, log, a.reg); err != nil {
 		return nil, err
 	}
 	if mode.Worker {
@@ -299,12 +319,50 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-func dial(ctx context.Context, cfg config.Config, hostPort string, log *slog.Logger, reg *prometheus.Registry) (client.Client, error) {
+// remoteSecret is the secret a process that does not run the embedded
+// server presents to --temporal: the file named by --temporal-secret-file,
+// else the data directory's temporal.secret when --temporal is on this
+// machine (a worker beside `serve`). The implicit file is never sent to
+// another host, nor with an API key.
+func remoteSecret(cfg config.Config) (string, error) {
+	if cfg.TemporalSecretFile != "" {
+		s, err := temporalserver.ReadSecret(cfg.TemporalSecretFile)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("--temporal-secret-file %s does not exist", cfg.TemporalSecretFile)
+		}
+		return s, err
+	}
+	if cfg.TemporalAPIKey != "" || !loopback(cfg.Temporal) {
+		return "", nil
+	}
+	s, err := temporalserver.ReadSecret(cfg.TemporalSecretPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	return s, err
+}
+
+func loopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func dial(ctx context.Context, cfg config.Config, hostPort, secret string, log *slog.Logger, reg *prometheus.Registry) (client.Client, error) {
 	opts := client.Options{
 		HostPort:       hostPort,
 		Namespace:      cfg.Namespace,
 		Logger:         tlog.NewStructuredLogger(slog.New(levelFilter{log.Handler(), slog.LevelWarn})),
 		MetricsHandler: worker.NewMetricsHandler(reg),
+	}
+	if secret != "" {
+		opts.HeadersProvider = temporalserver.Headers(secret)
 	}
 	if cfg.TemporalTLSCert != "" || cfg.TemporalTLSCA != "" || cfg.TemporalAPIKey != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -336,6 +394,18 @@ func dial(ctx context.Context, cfg config.Config, hostPort string, log *slog.Log
 	c, err := client.DialContext(dctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("Temporal at %s does not answer (namespace %q): %v", hostPort, cfg.Namespace, shortErr(err))
+	}
+	// Dialing only asks for the server's capabilities, which anyone may
+	// read: check now that the credentials open the namespace.
+	_, err = c.WorkflowService().DescribeNamespace(dctx, &workflowservice.DescribeNamespaceRequest{Namespace: cfg.Namespace})
+	var denied *serviceerror.PermissionDenied
+	if errors.As(err, &denied) || status.Code(err) == codes.Unauthenticated {
+		c.Close()
+		hint := "check --temporal-api-key or the client certificate"
+		if cfg.TemporalAPIKey == "" && cfg.TemporalTLSCert == "" {
+			hint = "a civicflow embedded server asks for its secret: give the file DATA/" + temporalserver.SecretFileName + " of its `serve` with --temporal-secret-file"
+		}
+		return nil, fmt.Errorf("Temporal at %s refuses civicflow's credentials for namespace %q (%s)", hostPort, cfg.Namespace, hint)
 	}
 	return c, nil
 }

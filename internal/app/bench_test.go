@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,33 +73,67 @@ func rssMiB() float64 {
 }
 
 // BenchmarkRoundTrip runs the same workflow (one activity) start-to-result
-// on civicflow's embedded server (SQLite file, WAL) and on temporaltest's
-// in-memory server, in the same run: compare the two ns/op.
+// on civicflow's embedded server (SQLite file, as `serve` configures it:
+// secret, internal mTLS, tuned persistence) and on temporaltest's
+// in-memory server, in the same run: compare the two ns/op. Sub-benchmarks
+// alternate when run with -count.
+//
+// bench/engine.sh runs it with the throughput benchmark below.
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("embedded-sqlite-file", func(b *testing.B) {
-		srv, err := temporalserver.Start(context.Background(), temporalserver.Options{
-			DatabasePath: b.TempDir() + "/temporal.db", Namespace: "civicflow", Retention: 24 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer srv.Stop()
-		c, err := client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: "civicflow", Logger: quietSDK()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		roundTrips(b, c)
+		c := embeddedClient(b)
+		roundTrips(b, c, 1)
 	})
 	b.Run("temporaltest-memory", func(b *testing.B) {
 		ts := temporaltest.NewServer()
 		defer ts.Stop()
-		roundTrips(b, ts.GetDefaultClient())
+		roundTrips(b, ts.GetDefaultClient(), 1)
 	})
 }
 
-func roundTrips(b *testing.B, c client.Client) {
+// BenchmarkThroughput starts short instances (one activity each) from 16
+// concurrent callers, as a busy installation would, on both servers; it
+// reports instances per second (inst/s) besides ns/op per instance.
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("embedded-sqlite-file", func(b *testing.B) {
+		c := embeddedClient(b)
+		roundTrips(b, c, 16)
+	})
+	b.Run("temporaltest-memory", func(b *testing.B) {
+		ts := temporaltest.NewServer()
+		defer ts.Stop()
+		roundTrips(b, ts.GetDefaultClient(), 16)
+	})
+}
+
+// embeddedClient starts an embedded server configured as `serve` does and
+// returns a client holding its secret.
+func embeddedClient(b *testing.B) client.Client {
+	b.Helper()
+	dir := b.TempDir()
+	secret, err := temporalserver.LoadOrCreateSecret(dir + "/" + temporalserver.SecretFileName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := temporalserver.Start(context.Background(), temporalserver.Options{
+		DatabasePath: dir + "/temporal.db", Namespace: "civicflow", Retention: 24 * time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Secret: secret,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Stop() })
+	c, err := client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: "civicflow", Logger: quietSDK(), HeadersProvider: temporalserver.Headers(secret)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	return c
+}
+
+// roundTrips runs b.N probe instances to their result, `parallel` at a
+// time, after a warm-up, and reports instances per second.
+func roundTrips(b *testing.B, c client.Client, parallel int) {
 	w, err := worker.New(c, worker.Options{TaskQueue: "bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -106,23 +143,63 @@ func roundTrips(b *testing.B, c client.Client) {
 	}
 	defer w.Stop()
 	ctx := context.Background()
-	run := func(i int) {
-		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("rt-%d-%d", time.Now().UnixNano(), i), TaskQueue: "bench"},
-			worker.ProbeWorkflow, worker.ProbeInput{})
+	run := func(id string) error {
+		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "bench"}, worker.ProbeWorkflow, worker.ProbeInput{})
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		var res worker.ProbeResult
-		if err := r.Get(ctx, &res); err != nil {
+		return r.Get(ctx, &res)
+	}
+	prefix := fmt.Sprintf("rt-%d-", time.Now().UnixNano())
+	for i := range 2 * parallel { // warm up: connections, caches, sticky queues
+		if err := run(fmt.Sprintf("%swarm-%d", prefix, i)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	run(-1) // warm up
-	i := 0
-	for b.Loop() {
-		run(i)
-		i++
+	var next atomic.Int64
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, parallel)
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if err := run(fmt.Sprintf("%s%d", prefix, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "inst/s")
+	// CPU of the whole process (server, worker, client) per instance: on a
+	// shared machine, what an instance costs whatever the neighbours do.
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/inst")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func quietSDK() *tlogAdapter { return &tlogAdapter{} }

@@ -38,6 +38,9 @@ type Config struct {
 	TemporalTLSKey    string        // --temporal-tls-key
 	TemporalTLSCA     string        // --temporal-tls-ca
 	TemporalAPIKey    string        // --temporal-api-key
+	// --temporal-secret-file: the embedded server's client secret ("" = DATA/temporal.secret)
+	TemporalSecretFile string
+	TemporalHTTPPort   int // --temporal-http-port: the embedded server's HTTP API (0 = off)
 
 	RunWorker    bool   // --worker: serve also runs a worker
 	Demo         bool   // --demo
@@ -121,6 +124,8 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.TemporalTLSCA, "temporal-tls-ca", c.TemporalTLSCA, "CA bundle (PEM) to verify the Temporal server")
 		fs.StringVar(&c.TemporalAPIKey, "temporal-api-key", c.TemporalAPIKey, "API key for Temporal Cloud")
 		fs.StringVar(&c.WorkerTaskQueue, "task-queue", c.WorkerTaskQueue, "Temporal task queue of the flows")
+		fs.StringVar(&c.TemporalSecretFile, "temporal-secret-file", c.TemporalSecretFile, "file with the secret of the embedded Temporal server (default DATA/temporal.secret, created at first start; give it to workers with another data directory)")
+		fs.IntVar(&c.TemporalHTTPPort, "temporal-http-port", c.TemporalHTTPPort, "port of the embedded Temporal server's HTTP API (0 = off; it asks for the same secret)")
 		fs.StringVar(&c.HTTPAllow, "http-allow", c.HTTPAllow, "internal services that flows (civicflow.http) and URL sources may reach: CIDRs, IP addresses, host names or *.domain, comma-separated (default none)")
 		fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "SMTP server for reminder and escalation e-mails (empty = no e-mail)")
 		fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "SMTP port (587 = submission with STARTTLS)")
@@ -217,6 +222,14 @@ func (c *Config) SQLitePath() string {
 // TemporalDBPath is the embedded server's SQLite file.
 func (c *Config) TemporalDBPath() string { return filepath.Join(c.DataDir, "temporal.db") }
 
+// TemporalSecretPath is the file of the embedded server's client secret.
+func (c *Config) TemporalSecretPath() string {
+	if c.TemporalSecretFile != "" {
+		return c.TemporalSecretFile
+	}
+	return filepath.Join(c.DataDir, "temporal.secret")
+}
+
 // HTTPAllowList parses HTTPAllow into networks (CIDRs and addresses) and
 // host names ("*.domain" included), or names the bad entry.
 func (c *Config) HTTPAllowList() ([]netip.Prefix, []string, error) {
@@ -288,6 +301,18 @@ func (c *Config) Validate(groups int) error {
 		}
 		if c.WorkerTaskQueue == "" {
 			return errors.New("--task-queue is empty")
+		}
+		if c.TemporalHTTPPort < 0 || c.TemporalHTTPPort > 65535 {
+			return fmt.Errorf("--temporal-http-port %d is not a port number", c.TemporalHTTPPort)
+		}
+		if c.TemporalHTTPPort != 0 && !c.Embedded() {
+			return errors.New("--temporal-http-port is for the embedded Temporal server, not with --temporal HOST:PORT")
+		}
+		if c.TemporalHTTPPort != 0 && c.TemporalHTTPPort == c.TemporalPort {
+			return fmt.Errorf("--temporal-http-port %d is also --temporal-port", c.TemporalHTTPPort)
+		}
+		if c.TemporalSecretFile != "" && c.TemporalAPIKey != "" {
+			return errors.New("--temporal-secret-file and --temporal-api-key both authenticate to Temporal: give one")
 		}
 		if _, _, err := c.HTTPAllowList(); err != nil {
 			return err

@@ -12,7 +12,6 @@ import (
 // so that a restart reuses them.
 type ports struct {
 	Frontend           int `json:"frontend"`
-	FrontendHTTP       int `json:"frontendHttp"`
 	FrontendMembership int `json:"frontendMembership"`
 	History            int `json:"history"`
 	HistoryMembership  int `json:"historyMembership"`
@@ -21,6 +20,9 @@ type ports struct {
 	Worker             int `json:"worker"`
 	WorkerMembership   int `json:"workerMembership"`
 	Metrics            int `json:"metrics"`
+	// The internal frontend of Temporal's own services (mTLS).
+	InternalFrontend           int `json:"internalFrontend"`
+	InternalFrontendMembership int `json:"internalFrontendMembership"`
 }
 
 func portsFile(opts Options) string {

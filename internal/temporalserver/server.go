@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -42,6 +43,14 @@ type Options struct {
 	Logger *slog.Logger
 	// MetricsPort exposes the server's own Prometheus metrics (0 = free port).
 	MetricsPort int
+	// Secret is what clients must present to use the frontend (see
+	// Headers and LoadOrCreateSecret); the services then talk to each other
+	// over mutual TLS. Empty means no authentication at all: for tests and
+	// benchmarks only, civicflow always sets it.
+	Secret string
+	// HTTPPort serves the frontend's HTTP API on IP (0 = off, the default).
+	// It asks for the same secret (Authorization: Bearer …).
+	HTTPPort int
 }
 
 // Server is a running embedded Temporal server.
@@ -60,6 +69,12 @@ func (o *Options) validate() error {
 	}
 	if o.FrontendPort < 0 || o.FrontendPort > 65535 {
 		return fmt.Errorf("temporal port %d is out of range", o.FrontendPort)
+	}
+	if o.HTTPPort < 0 || o.HTTPPort > 65535 || (o.HTTPPort != 0 && o.HTTPPort == o.FrontendPort) {
+		return fmt.Errorf("temporal HTTP API port %d is out of range or the frontend's", o.HTTPPort)
+	}
+	if o.Secret != "" && len(o.Secret) < MinSecretLen {
+		return fmt.Errorf("the Temporal secret is shorter than %d characters", MinSecretLen)
 	}
 	return nil
 }
@@ -87,6 +102,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("embedded Temporal cannot listen on %s:%d (port in use? choose another with --temporal-port): %w", opts.IP, opts.FrontendPort, err)
 	}
 	ports.Frontend = opts.FrontendPort
+	if opts.HTTPPort != 0 {
+		if err := portFree(opts.IP, opts.HTTPPort); err != nil {
+			return nil, fmt.Errorf("embedded Temporal HTTP API cannot listen on %s:%d (port in use? choose another with --temporal-http-port): %w", opts.IP, opts.HTTPPort, err)
+		}
+	}
 	if opts.MetricsPort == 0 {
 		opts.MetricsPort = ports.Metrics
 	}
@@ -105,8 +125,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		sqlConf.DatabaseName = "civicflow-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	} else {
 		sqlConf.ConnectAttributes["mode"] = "rwc"
-		sqlConf.ConnectAttributes["_journal_mode"] = "wal"
-		sqlConf.ConnectAttributes["_synchronous"] = "NORMAL"
+		// Pragmas go under their plain names: the plugin turns every
+		// attribute it does not know into "_pragma=NAME=VALUE". (civicflow
+		// used to write "_journal_mode", which SQLite ignores: the file
+		// ran in rollback-journal mode with a full fsync per commit, at
+		// twice the CPU per workflow.) WAL with synchronous=NORMAL: a
+		// commit is durable across process crashes (kill -9) and fsync'd at
+		// checkpoints. An existing file switches to WAL at first open.
+		sqlConf.ConnectAttributes["journal_mode"] = "wal"
+		sqlConf.ConnectAttributes["synchronous"] = "NORMAL"
+		sqlConf.ConnectAttributes["busy_timeout"] = "10000" // a backup or sqlite3 shell reading the file
+		// One connection: measured, 2 or 4 connections double the CPU per
+		// workflow (writers contend for SQLite's single write lock).
+		sqlConf.MaxConns, sqlConf.MaxIdleConns = 1, 1
 		if _, err := os.Stat(opts.DatabasePath); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(opts.DatabasePath), 0o700); err != nil {
 				return nil, fmt.Errorf("temporal data directory: %w", err)
@@ -151,8 +182,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			}},
 		},
 		Persistence: config.Persistence{
-			DefaultStore:     sqliteplugin.PluginName,
-			VisibilityStore:  sqliteplugin.PluginName,
+			DefaultStore:    sqliteplugin.PluginName,
+			VisibilityStore: sqliteplugin.PluginName,
+			// One shard: with one SQLite connection every write is serial
+			// anyway; 4 shards measured no faster (docs/benchmarks.md) and
+			// poll the database 4 times as often when idle. Temporal
+			// forbids changing this for an existing temporal.db.
 			NumHistoryShards: 1,
 			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConf}},
 		},
@@ -174,18 +209,37 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
-		PublicClient: config.PublicClient{HostPort: hostPort},
-		Services:     map[string]config.Service{},
+		Services: map[string]config.Service{},
 	}
 	// The same ports at every start: after a crash the ring membership
 	// recorded in temporal.db names this very process, so shards are
 	// owned again at once instead of waiting for stale hosts to expire.
 	front := service(opts.IP, opts.FrontendPort, ports.FrontendMembership)
-	front.RPC.HTTPPort = ports.FrontendHTTP
+	front.RPC.HTTPPort = opts.HTTPPort // 0: the HTTP API is off
 	conf.Services[string(primitives.FrontendService)] = front
 	conf.Services[string(primitives.HistoryService)] = service(opts.IP, ports.History, ports.HistoryMembership)
 	conf.Services[string(primitives.MatchingService)] = service(opts.IP, ports.Matching, ports.MatchingMembership)
 	conf.Services[string(primitives.WorkerService)] = service(opts.IP, ports.Worker, ports.WorkerMembership)
+	services := temporal.DefaultServices
+	var authOpts []temporal.ServerOption
+	if opts.Secret != "" {
+		// Clients present the secret to the frontend; Temporal's own
+		// services use an internal frontend and each other over mTLS.
+		internode, err := internodeTLS()
+		if err != nil {
+			return nil, fmt.Errorf("embedded Temporal internal certificates: %w", err)
+		}
+		conf.Global.TLS.Internode = internode
+		conf.Services[string(primitives.InternalFrontendService)] = service(opts.IP, ports.InternalFrontend, ports.InternalFrontendMembership)
+		services = append(append([]string{}, services...), string(primitives.InternalFrontendService))
+		want := []byte("Bearer " + opts.Secret)
+		authOpts = []temporal.ServerOption{
+			temporal.WithAuthorizer(authorization.NewDefaultAuthorizer()),
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return secretClaims{want: want} }),
+		}
+	} else {
+		conf.PublicClient = config.PublicClient{HostPort: hostPort}
+	}
 
 	dyn := dynamicconfig.StaticClient{
 		// One machine: one partition per task queue keeps matching simple and fast.
@@ -197,12 +251,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():            8096,
 	}
 
-	srv, err := temporal.NewServer(
+	srv, err := temporal.NewServer(append([]temporal.ServerOption{
 		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
+		temporal.ForServices(services),
 		temporal.WithLogger(newLogger(opts.Logger)),
 		temporal.WithDynamicConfigClient(dyn),
-	)
+	}, authOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("build embedded Temporal server: %w", err)
 	}
@@ -219,6 +273,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // HostPort is the frontend address for SDK clients.
 func (s *Server) HostPort() string { return s.hostPort }
+
+// HTTPHostPort is the address of the frontend's HTTP API, "" when it is off.
+func (s *Server) HTTPHostPort() string {
+	if s.opts.HTTPPort == 0 {
+		return ""
+	}
+	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.HTTPPort))
+}
+
+// Secret is what clients must present ("" when the server asks nothing).
+func (s *Server) Secret() string { return s.opts.Secret }
 
 // Namespace is the namespace registered at start.
 func (s *Server) Namespace() string { return s.opts.Namespace }

@@ -26,6 +26,7 @@ import (
 	"github.com/temporalio/ui-server/v2/ui"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // UI serves the Temporal Web UI (github.com/temporalio/ui-server) on its own
@@ -52,8 +53,14 @@ type UI struct {
 
 // StartUI serves the Web UI for the Temporal frontend at temporalHostPort on
 // addr (HOST:PORT; port 0 picks a free one, see Addr). namespace is the
-// one the UI opens by default. It returns once the address is listened on.
-func StartUI(ctx context.Context, addr, temporalHostPort, namespace string, log *slog.Logger) (*UI, error) {
+// one the UI opens by default; secret is the frontend's (Options.Secret,
+// "" if it asks none). It returns once the address is listened on.
+//
+// The UI is read-only: its write actions (terminate, signal, update,
+// reset, start…) would act on civicflow's instances behind its back —
+// without its permission checks and without an audit entry. Anyone who
+// reaches addr can read every workflow's history: keep it on loopback.
+func StartUI(ctx context.Context, addr, temporalHostPort, namespace, secret string, log *slog.Logger) (*UI, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -91,7 +98,8 @@ func StartUI(ctx context.Context, addr, temporalHostPort, namespace string, log 
 		DisableNewsFetch:    true,
 		HideLogs:            true,
 		// Plain HTTP on a local address: the CSRF cookie must not be Secure.
-		CORS: uiconfig.CORS{CookieInsecure: true},
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		DisableWriteActions: true,
 	}
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
@@ -103,10 +111,12 @@ func StartUI(ctx context.Context, addr, temporalHostPort, namespace string, log 
 		ln.Close()
 		return nil, fmt.Errorf("Temporal Web UI configuration: %w", err)
 	}
-	conn, err := api.CreateGRPCConnection(cfgProvider)
-	if err == nil && conn == nil {
-		err = errors.New("gRPC dial failed")
-	}
+	// As api.CreateGRPCConnection (plain gRPC, 64 MiB messages), plus the
+	// secret on every call.
+	conn, err := grpc.NewClient("passthrough:///"+temporalHostPort, append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
+	}, secretOptions(secret)...)...)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("Temporal Web UI: connection to Temporal at %s: %w", temporalHostPort, err)
@@ -233,4 +243,12 @@ type slogWriter struct{ log *slog.Logger }
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.log.Warn(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// secretOptions are the dial options presenting secret, if any.
+func secretOptions(secret string) []grpc.DialOption {
+	if secret == "" {
+		return nil
+	}
+	return SecretInterceptors(secret)
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,12 +24,17 @@ func TestWebUI(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	const ns = "civicflow-ui-test"
+	secret, err := temporalserver.LoadOrCreateSecret(filepath.Join(t.TempDir(), temporalserver.SecretFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := temporalserver.Start(ctx, temporalserver.Options{
 		DatabasePath: filepath.Join(t.TempDir(), "temporal.db"),
 		FrontendPort: 0,
 		Namespace:    ns,
 		Retention:    24 * time.Hour,
 		Logger:       log,
+		Secret:       secret,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -36,13 +43,13 @@ func TestWebUI(t *testing.T) {
 
 	// Bad addresses are refused with a clear message.
 	for _, bad := range []string{"8233", "localhost", "127.0.0.1:http-ish", "127.0.0.1:70000"} {
-		if _, err := temporalserver.StartUI(ctx, bad, srv.HostPort(), ns, log); err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
+		if _, err := temporalserver.StartUI(ctx, bad, srv.HostPort(), ns, secret, log); err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
 			t.Errorf("StartUI(%q) = %v, want a HOST:PORT error", bad, err)
 		}
 	}
 
 	addr := freeAddr(t)
-	ui, err := temporalserver.StartUI(ctx, addr, srv.HostPort(), ns, log)
+	ui, err := temporalserver.StartUI(ctx, addr, srv.HostPort(), ns, secret, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func TestWebUI(t *testing.T) {
 	}
 
 	// A second UI on the same port: an error, not an exit.
-	if _, err := temporalserver.StartUI(ctx, addr, srv.HostPort(), ns, log); err == nil || !strings.Contains(err.Error(), "already in use") {
+	if _, err := temporalserver.StartUI(ctx, addr, srv.HostPort(), ns, secret, log); err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Errorf("second StartUI on %s = %v, want 'already in use'", addr, err)
 	}
 
@@ -80,7 +87,7 @@ func TestWebUI(t *testing.T) {
 	}
 
 	// The namespace API goes through the UI server's gRPC gateway to the
-	// embedded frontend.
+	// embedded frontend, which asks for the secret: the UI presents it.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		code, _, body = get(t, client, base+"/api/v1/namespaces")
@@ -91,6 +98,30 @@ func TestWebUI(t *testing.T) {
 			t.Fatalf("GET /api/v1/namespaces = %d %.300s, want 200 listing %q", code, body, ns)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// The UI is read-only: a write (here terminate), even with the UI's
+	// own CSRF token, is refused before reaching Temporal.
+	jar, _ := cookiejar.New(nil)
+	withJar := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	get(t, withJar, base+"/")
+	u, _ := url.Parse(base)
+	var csrf string
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "_csrf" {
+			csrf = ck.Value
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/namespaces/"+ns+"/workflows/any/terminate", strings.NewReader(`{"reason":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err := withJar.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST terminate through the UI = %d, want 405 (read-only UI)", resp.StatusCode)
 	}
 
 	stopped = true
