@@ -644,7 +644,11 @@ func (it *interp) service(id int, n *designer.Node) {
 			it.incident(id, n.ID, errorMessage(err))
 			return
 		}
-		if err := it.merge(res.Variables, n.Service.Outputs, nil); err != nil {
+		// A service task may bind what the start left unbound (a scheduled
+		// collection stages the file of its run; data activities check that
+		// it is the instance's), never change a binding.
+		unbound := func(k string) bool { _, ok := it.st.Variables[k]; return !ok }
+		if err := it.merge(res.Variables, n.Service.Outputs, unbound); err != nil {
 			it.incident(id, n.ID, err.Error())
 			return
 		}

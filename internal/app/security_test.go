@@ -169,7 +169,9 @@ func TestSecurityTaskDataRedirect(t *testing.T) {
 		require.Equal(t, 201, e.do(designer.token, http.MethodPost, "/api/v1/flows", "application/xml", strings.NewReader(probe), &dep), "%v", dep)
 		var started map[string]any
 		require.Equal(t, 201, agentV.json(http.MethodPost, "/api/v1/instances", map[string]any{"flow": "probe", "department": "voirie"}, &started))
-		inc := agentV.waitStatus(fmt.Sprint(started["id"]), "incident")
+		agentV.waitStatus(fmt.Sprint(started["id"]), "incident")
+		// The details are for those who may resolve incidents (an agent reads a plain sentence).
+		inc := e.login("steward.voirie").waitStatus(fmt.Sprint(started["id"]), "incident")
 		require.Contains(t, mustJSON(t, inc["incidents"]), "belongs to department finances")
 		refused := auditOf(t, admin, "data.refused")
 		require.NotEmpty(t, refused)

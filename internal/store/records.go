@@ -227,7 +227,7 @@ func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique []
 			}
 			cs = append(cs, quoteIdent(cols[j].Column))
 		}
-		if len(cs) == 0 {
+		if len(cs) == 0 || maxKeys > 0 && len(cs) > maxKeys {
 			continue
 		}
 		stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(table+"_i"+strconv.Itoa(i+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
