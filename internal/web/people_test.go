@@ -57,7 +57,11 @@ func (b peopleBundle) do(method, path, body, cred, ip string) peopleReply {
 	}
 	req := httptest.NewRequest(method, path, rd)
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		ct := "application/json"
+		if strings.HasPrefix(body, "<") {
+			ct = "application/xml" // BPMN documents
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	if ip != "" {
 		req.RemoteAddr = ip + ":4242"
