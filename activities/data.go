@@ -112,8 +112,18 @@ const heartbeatEvery = time.Second
 // tracker holds the progress of a running activity, sent with each
 // heartbeat.
 type tracker struct {
-	mu sync.Mutex
-	p  workflows.Progress
+	mu       sync.Mutex
+	p        workflows.Progress
+	reported chan struct{} // closed at the first report
+}
+
+// changed notes a report (t.mu held).
+func (t *tracker) changed() {
+	select {
+	case <-t.reported:
+	default:
+		close(t.reported)
+	}
 }
 
 type trackerKey struct{}
@@ -134,11 +144,22 @@ func withHeartbeat(fn func(context.Context, workflows.ActivityInput) (workflows.
 		if !activity.IsActivity(ctx) {
 			return fn(ctx, in)
 		}
-		t := &tracker{p: workflows.Progress{Node: in.NodeID}}
+		t := &tracker{p: workflows.Progress{Node: in.NodeID}, reported: make(chan struct{})}
 		ctx = context.WithValue(ctx, trackerKey{}, t)
 		stop, stopped := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(stopped)
+			// The first heartbeat goes as soon as the activity says what it
+			// does (the SDK sends the first one at once, the next ones
+			// batched), at the latest after a second.
+			select {
+			case <-t.reported:
+			case <-time.After(heartbeatEvery):
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
 			tick := time.NewTicker(heartbeatEvery)
 			defer tick.Stop()
 			for {
@@ -163,6 +184,7 @@ func progress(ctx context.Context, step string, done, total int64) {
 	if t, ok := ctx.Value(trackerKey{}).(*tracker); ok {
 		t.mu.Lock()
 		t.p.Step, t.p.Done, t.p.Total = step, done, total
+		t.changed()
 		t.mu.Unlock()
 	}
 }
@@ -176,6 +198,7 @@ func heartbeat(ctx context.Context, details ...any) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.changed()
 	for _, d := range details {
 		switch v := d.(type) {
 		case string:

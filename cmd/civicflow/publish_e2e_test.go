@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,10 +121,10 @@ func TestKill9DuringThePublicationOfALargeDataset(t *testing.T) {
 	t.Logf("release %d of %d rows, %v after the restart; progress seen: %+v", got.Releases[0].Number, got.Releases[0].Rows, time.Since(restarted).Round(time.Millisecond), seen)
 	require.Len(t, got.Releases, 1)
 	require.EqualValues(t, rows, got.Releases[0].Rows)
-	require.NotEmpty(t, seen, "GET /api/v1/instances/{id} never showed the publication in flight")
-	require.Equal(t, "publish", seen[0].Node)
-	require.Equal(t, "civicflow.publish", seen[0].Activity)
-	require.EqualValues(t, rows, seen[0].Total)
+	shown := slices.ContainsFunc(seen, func(a activity) bool {
+		return a.Node == "publish" && a.Activity == "civicflow.publish" && a.Step == "load" && a.Total == rows
+	})
+	require.True(t, shown, "GET /api/v1/instances/{id} never showed the publication in flight: %+v", seen)
 	require.Contains(t, p2.out.String(), "release load resumed", "the second attempt went on from the rows loaded")
 
 	var inst struct{ Status string }

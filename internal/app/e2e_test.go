@@ -419,9 +419,11 @@ func TestIncidentResolvedByOperator(t *testing.T) {
 	id := fmt.Sprint(started["id"])
 	inst := steward.waitStatus(id, "incident")
 	require.Contains(t, fmt.Sprint(inst["message"]), "civicflow.notify")
-	var list struct{ Instances []map[string]any }
-	require.Equal(t, 200, steward.json(http.MethodGet, "/api/v1/instances?status=incident", nil, &list))
-	require.NotEmpty(t, list.Instances)
+	// The list reads the read model, which follows the live state shortly.
+	require.Eventually(t, func() bool {
+		var list struct{ Instances []map[string]any }
+		return steward.json(http.MethodGet, "/api/v1/instances?status=incident", nil, &list) == 200 && len(list.Instances) > 0
+	}, 30*time.Second, 100*time.Millisecond, "the instance never listed as in incident")
 	require.Equal(t, 422, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "ignore"}, nil))
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/instances/"+id+"/resolve", map[string]any{"action": "skip"}, nil))
 	check := steward.waitTask(id, "check")
