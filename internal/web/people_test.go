@@ -58,7 +58,7 @@ func (b peopleBundle) do(method, path, body, cred, ip string) peopleReply {
 	req := httptest.NewRequest(method, path, rd)
 	if body != "" {
 		ct := "application/json"
-		if strings.HasPrefix(body, "<") {
+		if strings.HasPrefix(body, "<") && strings.HasPrefix(path, "/api/v1/flows") {
 			ct = "application/xml" // BPMN documents
 		}
 		req.Header.Set("Content-Type", ct)
