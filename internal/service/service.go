@@ -40,7 +40,30 @@ const (
 	Conflict
 	// Unavailable: a dependency did not answer; nothing was changed (503).
 	Unavailable
+	// TooLarge: the input is larger than accepted (413).
+	TooLarge
 )
+
+// String names k (audit details, logs).
+func (k Kind) String() string {
+	switch k {
+	case Invalid:
+		return "invalid"
+	case BadRequest:
+		return "bad_request"
+	case Forbidden:
+		return "forbidden"
+	case NotFound:
+		return "not_found"
+	case Conflict:
+		return "conflict"
+	case Unavailable:
+		return "unavailable"
+	case TooLarge:
+		return "too_large"
+	}
+	return "error"
+}
 
 // Problem is one of several problems in an input (a form field, a BPMN element…).
 type Problem struct {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/workflows"
 )
@@ -77,6 +78,25 @@ var statusOf = []struct {
 	{context.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 
+// statusOfKind maps the use cases' error kinds to statuses.
+var statusOfKind = map[service.Kind]int{
+	service.Invalid:     http.StatusUnprocessableEntity,
+	service.BadRequest:  http.StatusBadRequest,
+	service.Forbidden:   http.StatusForbidden,
+	service.NotFound:    http.StatusNotFound,
+	service.Conflict:    http.StatusConflict,
+	service.Unavailable: http.StatusServiceUnavailable,
+	service.TooLarge:    http.StatusRequestEntityTooLarge,
+}
+
+// StatusOfKind is the HTTP status of a use case's error kind.
+func StatusOfKind(k service.Kind) int {
+	if st, ok := statusOfKind[k]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
 // Temporal application error types raised by update validators → statuses.
 var statusOfAppErr = map[string]int{
 	workflows.ErrTaskNotFound:     http.StatusNotFound,
@@ -95,6 +115,15 @@ func toProblem(err error) (Problem, bool) {
 	var e *Error
 	if errors.As(err, &e) {
 		return Problem{Title: http.StatusText(e.Status), Status: e.Status, Detail: e.Msg, Problems: e.Problems}, e.Status >= 500
+	}
+	var se *service.Error
+	if errors.As(err, &se) {
+		st := StatusOfKind(se.Kind)
+		p := Problem{Title: http.StatusText(st), Status: st, Detail: se.Msg}
+		for _, fp := range se.Problems {
+			p.Problems = append(p.Problems, FieldProblem{Element: fp.Element, Field: fp.Field, Message: fp.Message})
+		}
+		return p, st >= 500
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -217,16 +217,3 @@ func (s *Server) audit(c echo.Context, e audit.Entry) {
 		s.log.Error("audit record failed", "err", err, "action", e.Action)
 	}
 }
-
-// allowedIn says whether the caller may do act on obj in department dept.
-func (s *Server) allowedIn(c echo.Context, obj, act, dept string) bool {
-	svc := s.Auth()
-	if svc == nil {
-		return false
-	}
-	p := auth.PrincipalFrom(c)
-	if p.Anonymous() {
-		return false
-	}
-	return svc.Authorizer().Allowed(c.Request().Context(), p.Username, dept, obj, act)
-}

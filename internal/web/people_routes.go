@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,15 +47,18 @@ var PeopleRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: "/auth/oidc/callback", Public: true},
 }
 
-// peopleState is the auth service of each Server. It lives here rather than
-// in Server until Deps carries an *auth.Service (see Auth).
-var peopleState sync.Map // *Server → *auth.Service
+// Auth is the server's authentication service (nil when the database
+// could not be read at start: every request then gets a 503).
+func (s *Server) Auth() *auth.Service { return s.authSvc }
 
-// Auth is the server's authentication service.
-func (s *Server) Auth() *auth.Service {
-	v, _ := peopleState.Load(s)
-	svc, _ := v.(*auth.Service)
-	return svc
+// newAuth builds the authentication service of the server.
+func (s *Server) newAuth() (*auth.Service, error) {
+	opts := AuthOptions(s.cfg)
+	opts.Logger = s.log
+	if s.tuneAuth != nil {
+		s.tuneAuth(&opts)
+	}
+	return auth.New(context.Background(), s.store, opts)
 }
 
 // AuthOptions are the auth.Options of a configuration.
@@ -75,14 +77,9 @@ func AuthOptions(cfg config.Config) auth.Options {
 // policies and audit routes, and installs authentication and
 // authorization (from RouteTable) on every route.
 func (s *Server) peopleRoutes(api *echo.Group) {
-	opts := AuthOptions(s.cfg)
-	opts.Logger = s.log
-	if s.tuneAuth != nil {
-		s.tuneAuth(&opts)
-	}
-	svc, err := auth.New(context.Background(), s.store, opts)
-	if err != nil {
-		s.log.Error("authentication is unavailable", "err", err)
+	svc := s.authSvc
+	if svc == nil {
+		s.log.Error("authentication is unavailable", "err", s.authErr)
 		s.e.Use(func(echo.HandlerFunc) echo.HandlerFunc {
 			return func(echo.Context) error {
 				return Errorf(http.StatusServiceUnavailable, "authentication is unavailable: the database could not be read")
@@ -90,7 +87,6 @@ func (s *Server) peopleRoutes(api *echo.Group) {
 		})
 		return
 	}
-	peopleState.Store(s, svc)
 	table := map[string]RoutePerm{}
 	for _, r := range RouteTable() {
 		table[r.Method+" "+r.Path] = r

@@ -25,6 +25,7 @@ import (
 
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/config"
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -52,6 +53,10 @@ type Server struct {
 	reg      *prometheus.Registry
 	tHealth  func(ctx context.Context) error
 	tuneAuth func(*auth.Options)
+	authSvc  *auth.Service
+	authErr  error
+	// svc holds the use cases both faces (API, pages) call.
+	svc *service.Service
 
 	renderErrorPage func(c echo.Context, p Problem) error
 }
@@ -95,6 +100,9 @@ func New(d Deps) (*Server, error) {
 		return c.Request().URL.Path == "/metrics"
 	}}))
 	e.Use(bodyLimit(s.cfg.MaxUploadBytes))
+
+	s.authSvc, s.authErr = s.newAuth()
+	s.svc = service.New(service.Deps{Config: s.cfg, Store: s.store, Auth: s.authSvc, Temporal: s.temporal, Logger: s.log})
 
 	// Order after routing: Authenticate, CSRF, Authorize (installed with
 	// the people routes), then the body type check.
