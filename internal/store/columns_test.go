@@ -98,6 +98,13 @@ func TestReleaseColumnLimit(t *testing.T) {
 		require.NoError(t, err)
 		_, _, err = s.LoadSchema(ctx, "wide", 0)
 		require.ErrorIs(t, err, store.ErrTooManyColumns)
+
+		// A schema that no longer parses is the request's problem, named.
+		_, _, err = s.PutCustomSchema(ctx, store.CustomSchema{Name: "broken", SHA256: "b", Descriptor: store.JSONText(`{"fields":[{"name":"a","type":"nope"}]}`)})
+		require.NoError(t, err)
+		_, _, err = s.LoadSchema(ctx, "broken", 0)
+		require.ErrorIs(t, err, store.ErrUnusableSchema)
+		require.ErrorContains(t, err, `stored schema "broken" version 1 no longer parses`)
 	})
 }
 

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -109,14 +111,70 @@ func (s *Store) LoadSchema(ctx context.Context, name string, v int) (*tableschem
 	if err != nil {
 		return nil, "", err
 	}
-	sch, err := tableschema.Parse(cs.Descriptor)
+	sch, err := parsedSchemas.parse(cs)
 	if err != nil {
-		return nil, "", fmt.Errorf("stored schema %q version %d: %w", name, cs.Version, err)
+		return nil, "", &UnusableSchemaError{Name: name, Version: cs.Version, Err: err}
 	}
 	if err := s.CheckSchemaWidth(name, sch); err != nil {
 		return nil, "", err
 	}
 	return sch, strconv.Itoa(cs.Version), nil
+}
+
+// ErrUnusableSchema matches an *UnusableSchemaError with errors.Is.
+var ErrUnusableSchema = errors.New("stored schema is unusable")
+
+// UnusableSchemaError says that a stored custom schema no longer parses
+// (stored by an older, more lenient release): the user must upload a
+// corrected version; it is the request's problem, not a server fault.
+type UnusableSchemaError struct {
+	Name    string
+	Version int
+	Err     error
+}
+
+func (e *UnusableSchemaError) Error() string {
+	return fmt.Sprintf("stored schema %q version %d no longer parses (%v); upload a corrected version", e.Name, e.Version, e.Err)
+}
+
+func (e *UnusableSchemaError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnusableSchema) true.
+func (e *UnusableSchemaError) Is(target error) bool { return target == ErrUnusableSchema }
+
+// schemaCache keeps parsed custom schemas by the SHA-256 of their
+// descriptor (computed here: the stored sha256 column is the upload's
+// and is not trusted for this): a validation request does not parse its
+// schema again. Bounded: emptied when it reaches maxSchemas.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]*tableschema.Schema
+}
+
+const maxSchemas = 256
+
+var parsedSchemas = &schemaCache{m: map[string]*tableschema.Schema{}}
+
+func (c *schemaCache) parse(cs CustomSchema) (*tableschema.Schema, error) {
+	sum := sha256.Sum256(cs.Descriptor)
+	key := string(sum[:])
+	c.mu.Lock()
+	sch, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return sch, nil
+	}
+	sch, err := tableschema.Parse(cs.Descriptor)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxSchemas {
+		clear(c.m)
+	}
+	c.m[key] = sch
+	c.mu.Unlock()
+	return sch, nil
 }
 
 // Limits of a release table (the typed table of a release's rows): SQLite

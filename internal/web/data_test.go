@@ -17,6 +17,7 @@ import (
 
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/config"
+	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/store/storetest"
 	"github.com/civicflow/civicflow/internal/web"
 )
@@ -25,6 +26,7 @@ const samples = "../tableschema/testdata/samples/"
 
 type dataBundle struct {
 	srv *web.Server
+	st  *store.Store
 }
 
 type dataReply struct {
@@ -78,7 +80,7 @@ func dataSetup(t *testing.T, maxUpload int64) dataBundle {
 	}
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	return dataBundle{srv: srv}
+	return dataBundle{srv: srv, st: st}
 }
 
 // upload posts content as the multipart part "file" (no part when name is "").
@@ -214,6 +216,14 @@ func TestSchemasEndpoints(t *testing.T) {
 	require.Equal(t, false, r.json(t)["valid"])
 	r = b.do("GET", "/api/v1/schemas", "", "", "")
 	require.Contains(t, r.body, `"origin":"custom"`)
+
+	// A stored schema that no longer parses (stored by an older, more
+	// lenient release) is named in a 422, not a 500.
+	_, _, err := b.st.PutCustomSchema(context.Background(), store.CustomSchema{Name: "ancien", SHA256: "x", Descriptor: store.JSONText(`{"fields":[{"name":"a","type":"nope"}]}`)})
+	require.NoError(t, err)
+	r = b.upload(t, "/api/v1/validate?schema=ancien", "a.csv", []byte("a\n1\n"), "")
+	require.Equal(t, 422, r.status, r.body)
+	require.Contains(t, r.body, `stored schema \"ancien\" version 1 no longer parses`)
 }
 
 func TestDatasetsAndFiles(t *testing.T) {

@@ -71,6 +71,7 @@ var statusOf = []struct {
 	{store.ErrNotFound, http.StatusNotFound},
 	{store.ErrConflict, http.StatusConflict},
 	{store.ErrTooManyColumns, http.StatusUnprocessableEntity},
+	{store.ErrUnusableSchema, http.StatusUnprocessableEntity},
 	{ErrBadRequest, http.StatusBadRequest},
 	{ErrUnauthorized, http.StatusUnauthorized},
 	{ErrForbidden, http.StatusForbidden},
