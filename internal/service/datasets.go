@@ -25,6 +25,7 @@ import (
 
 	"github.com/civicflow/civicflow/internal/anonymise"
 	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/store"
 )
@@ -85,29 +86,30 @@ func (s *Service) applyDataset(ctx context.Context, in DatasetInput, d *store.Da
 		d.Keywords = store.Strings(*in.Keywords)
 	}
 	var probs []Problem
-	bad := func(field, format string, args ...any) {
-		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	// bad records a problem of field: fr is its French message (pages).
+	bad := func(field, fr, format string, args ...any) {
+		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, args...), Fr: fr})
 	}
 	if d.Title == "" || len(d.Title) > 350 {
-		bad("title", "a title of 1 to 350 characters is required")
+		bad("title", "Un titre de 1 à 350 caractères est obligatoire.", "a title of 1 to 350 characters is required")
 	}
 	if len(d.Description) > 100_000 {
-		bad("description", "at most 100,000 characters")
+		bad("description", "La description ne dépasse pas 100 000 caractères.", "at most 100,000 characters")
 	}
 	if d.SchemaName != "" {
 		if _, _, err := s.store.LoadSchema(ctx, d.SchemaName, d.SchemaVersion); err != nil {
 			switch {
 			case errors.Is(err, store.ErrTooManyColumns):
-				bad("schema", "%v", err)
+				bad("schema", "Ce schéma a trop de colonnes pour être publié dans cette base.", "%v", err)
 			case errors.Is(err, store.ErrNotFound):
-				bad("schema", "no schema %q (version %d); GET /api/v1/schemas lists them", d.SchemaName, d.SchemaVersion)
+				bad("schema", fmt.Sprintf("Le schéma « %s » n'existe pas.", d.SchemaName), "no schema %q (version %d); GET /api/v1/schemas lists them", d.SchemaName, d.SchemaVersion)
 			default:
 				return err
 			}
 		}
 	}
 	if d.SchemaVersion < 0 {
-		bad("schemaVersion", "a version is a positive number, or 0 for the latest")
+		bad("schemaVersion", "Une version est un nombre positif, ou 0 pour la dernière.", "a version is a positive number, or 0 for the latest")
 	}
 	if d.Licence == "" {
 		d.Licence = store.DefaultLicence
@@ -116,29 +118,29 @@ func (s *Service) applyDataset(ctx context.Context, in DatasetInput, d *store.Da
 		d.Frequency = "unknown"
 	}
 	if !slices.Contains(Frequencies, d.Frequency) {
-		bad("frequency", "unknown frequency %q (data.gouv.fr ids: daily, weekly, monthly, annual, irregular, unknown…)", d.Frequency)
+		bad("frequency", "Choisissez une fréquence de mise à jour dans la liste.", "unknown frequency %q (data.gouv.fr ids: daily, weekly, monthly, annual, irregular, unknown…)", d.Frequency)
 	}
 	for _, k := range d.Keywords {
 		if k == "" || len(k) > 96 {
-			bad("keywords", "keywords have 1 to 96 characters")
+			bad("keywords", "Chaque mot-clé a de 1 à 96 caractères.", "keywords have 1 to 96 characters")
 			break
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"temporalStart", d.TemporalStart}, {"temporalEnd", d.TemporalEnd}} {
 		if f.v != "" {
 			if _, err := time.Parse(time.DateOnly, f.v); err != nil {
-				bad(f.name, "a date YYYY-MM-DD is expected, not %q", f.v)
+				bad(f.name, fmt.Sprintf("Une date au format AAAA-MM-JJ est attendue, et non « %s ».", f.v), "a date YYYY-MM-DD is expected, not %q", f.v)
 			}
 		}
 	}
 	if d.TemporalStart != "" && d.TemporalEnd != "" && d.TemporalEnd < d.TemporalStart {
-		bad("temporalEnd", "the end of the temporal coverage is before its start")
+		bad("temporalEnd", "La fin de la période couverte est avant son début.", "the end of the temporal coverage is before its start")
 	}
 	if d.Visibility == "" {
 		d.Visibility = store.VisibilityPrivate
 	}
 	if d.Visibility != store.VisibilityPublic && d.Visibility != store.VisibilityPrivate {
-		bad("visibility", "public or private")
+		bad("visibility", "Choisissez public ou privé.", "public or private")
 	}
 	if in.PersonalFields != nil {
 		var fields []anonymise.Field
@@ -147,16 +149,16 @@ func (s *Service) applyDataset(ctx context.Context, in DatasetInput, d *store.Da
 			raw = []byte("[]")
 		}
 		if err := json.Unmarshal(raw, &fields); err != nil {
-			bad("personalFields", "an array of {\"field\",\"method\"} is expected: %v", err)
+			bad("personalFields", "La liste des champs personnels n'est pas lisible.", "an array of {\"field\",\"method\"} is expected: %v", err)
 		} else {
 			for _, f := range fields {
 				switch f.Method {
 				case anonymise.Drop, anonymise.Pseudonymise, anonymise.Generalise, anonymise.Mask, anonymise.RedactFreeText:
 				default:
-					bad("personalFields", "field %q: unknown method %q (drop, pseudonymise, generalise, mask, redact_free_text)", f.Name, f.Method)
+					bad("personalFields", fmt.Sprintf("Champ « %s » : méthode d'anonymisation inconnue « %s ».", f.Name, f.Method), "field %q: unknown method %q (drop, pseudonymise, generalise, mask, redact_free_text)", f.Name, f.Method)
 				}
 				if f.Name == "" {
-					bad("personalFields", "each entry names its \"field\"")
+					bad("personalFields", "Chaque entrée nomme son champ.", "each entry names its \"field\"")
 				}
 			}
 			d.PersonalFields = store.JSONText(raw)
@@ -627,4 +629,24 @@ func (s *Service) QualityReport(ctx context.Context, c Caller, id int64) (store.
 		}
 	}
 	return rep, nil
+}
+
+// DatasetDepartments are the departments the caller may create datasets
+// in (every department when the caller may create them everywhere).
+func (s *Service) DatasetDepartments(ctx context.Context, c Caller) []string {
+	if s.auth == nil {
+		return nil
+	}
+	ds := s.auth.Departments(ctx, c.Principal, "datasets", "create")
+	if slices.Contains(ds, auth.AllDepartments) {
+		all, err := s.store.Departments(ctx)
+		if err != nil {
+			return nil
+		}
+		ds = make([]string, 0, len(all))
+		for _, d := range all {
+			ds = append(ds, d.Slug)
+		}
+	}
+	return ds
 }

@@ -568,10 +568,17 @@ func (s *Service) ListRequests(ctx context.Context, c Caller, f RequestFilter) (
 }
 
 // CancelRequest asks a running request (or one in incident) to stop.
+//
+// Who may cancel requests in its department may, and so may the person
+// who started it (MayCancel).
 func (s *Service) CancelRequest(ctx context.Context, c Caller, id string) (store.Instance, error) {
-	in, err := s.requestFor(ctx, c, id, "cancel")
+	in, err := s.requestFor(ctx, c, id, "read")
 	if err != nil {
 		return in, err
+	}
+	if !s.MayCancel(ctx, c, in) {
+		return in, Errorf(Forbidden, "you may not cancel instances of department %s", in.Department).
+			French("Seuls la personne qui a lancé la demande et les responsables du service %s peuvent l'annuler.", in.Department)
 	}
 	status := in.Status
 	if status == workflows.StatusRunning || status == workflows.StatusIncident {
