@@ -300,7 +300,7 @@ func (s *Server) datasetUpload(c echo.Context) error {
 			return verr
 		}
 		v.UploadError = msg
-		return s.page(c, statusOf(err), "dataset", v)
+		return s.page(c, problemStatus(err), "dataset", v)
 	}
 	s.setFlash(c, "success", "Le fichier « "+f.Name+" » a été déposé. Vous pouvez lancer sa publication.")
 	return c.Redirect(http.StatusSeeOther, "/datasets/"+url.PathEscape(id)+"#publier")
@@ -328,7 +328,7 @@ func (s *Server) datasetPublish(c echo.Context) error {
 			return verr
 		}
 		v.PublishError = msg
-		return s.page(c, statusOf(err), "dataset", v)
+		return s.page(c, problemStatus(err), "dataset", v)
 	}
 	s.setFlash(c, "success", "La publication a démarré : suivez ici son avancement.")
 	return c.Redirect(http.StatusSeeOther, "/requests/"+url.PathEscape(rid))
@@ -366,8 +366,8 @@ func frenchOf(err error) string {
 	return "La demande n'est pas valide : " + e.Msg
 }
 
-// statusOf is the HTTP status of err, as the error handler maps it.
-func statusOf(err error) int {
+// problemStatus is the HTTP status of err, as the error handler maps it.
+func problemStatus(err error) int {
 	p, _ := toProblem(err)
 	return p.Status
 }

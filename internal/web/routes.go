@@ -32,6 +32,8 @@ func (s *Server) routes() {
 	s.formRoutes(api)
 	s.scheduleRoutes(api)
 	s.registerPages()
+	s.registerRequestPages()
+	s.registerDatasetPages()
 }
 
 // RouteTable is every route's permission.
@@ -44,5 +46,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, formRouteTable...)
 	all = append(all, scheduleRouteTable...)
 	all = append(all, pageRoutes...)
+	all = append(all, requestPageRoutes...)
+	all = append(all, datasetPageRoutes...)
 	return all
 }
