@@ -104,14 +104,30 @@ var matrix = map[string]access{
 	"POST /api/v1/instances":                           inAnyDept("agent", "steward", "designer", "admin"),
 	"GET /api/v1/instances":                            inAnyDept("agent", "steward", "approver", "designer", "admin"),
 	"GET /api/v1/instances/:id":                        inObjectDept("agent", "steward", "approver", "designer", "admin"),
-	"POST /api/v1/instances/:id/cancel":                inObjectDept("steward", "designer", "admin"),
-	"POST /api/v1/instances/:id/resolve":               inObjectDept("steward", "designer", "admin"),
-	"GET /api/v1/tasks":                                inAnyDept("agent", "steward", "approver", "designer", "admin"),
-	"GET /api/v1/tasks/:id":                            inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	// Who may cancel requests in the department, and the initiator.
+	"POST /api/v1/instances/:id/cancel":  {roles: []string{"steward", "designer", "admin"}, scoped: true, owners: []string{"agent.voirie"}},
+	"POST /api/v1/instances/:id/resolve": inObjectDept("steward", "designer", "admin"),
+	"GET /api/v1/tasks":                  inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /api/v1/tasks/:id":              inObjectDept("agent", "steward", "approver", "designer", "admin"),
 	// The review task is offered to the voirie steward only.
 	"POST /api/v1/tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
 	"POST /api/v1/tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
 	"POST /api/v1/tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
+
+	// Staff pages: the faces of the routes above, with the same rules.
+	"GET /requests":                 inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /requests/:id":             inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /requests/:id/diagram":     inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /requests/:id/cancel":     {roles: []string{"steward", "designer", "admin"}, scoped: true, owners: []string{"agent.voirie"}},
+	"POST /requests/:id/resolve":    inObjectDept("steward", "designer", "admin"),
+	"GET /datasets":                 inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /datasets/new":             inAnyDept("agent", "steward", "admin"),
+	"POST /datasets":                inAnyDept("agent", "steward", "admin"),
+	"GET /datasets/:id":             inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /datasets/:id":            inObjectDept("agent", "steward", "admin"),
+	"POST /datasets/:id/files":      inObjectDept("agent", "steward", "admin"),
+	"POST /datasets/:id/publish":    inObjectDept("agent", "steward", "designer", "admin"),
+	"GET /datasets/:id/releases/:n": inObjectDept("agent", "steward", "approver", "designer", "admin"),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -121,14 +137,16 @@ var lastRoutes = []string{
 	"POST /api/v1/tasks/:id/unclaim",
 	"POST /api/v1/tasks/:id/complete",
 	"POST /api/v1/instances/:id/resolve",
+	"POST /requests/:id/resolve",
 	"POST /api/v1/instances/:id/cancel",
+	"POST /requests/:id/cancel",
 	"DELETE /api/v1/users/:id/memberships/:role/:dept",
 	"DELETE /api/v1/delegations/:id",
 }
 
 // skipped end the caller's session or change the password the test uses;
 // their own tests cover them.
-var skipped = map[string]bool{"POST /api/v1/logout": true, "POST /api/v1/me/password": true}
+var skipped = map[string]bool{"POST /api/v1/logout": true, "POST /logout": true, "POST /api/v1/me/password": true}
 
 func (a access) allows(u auth.DemoUser) bool {
 	if a.public || a.signedIn || slices.Contains(a.owners, u.Username) {
@@ -245,6 +263,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/datasets/:id", "/datasets/"+f.dataset,
 		"/reports/:id", "/reports/"+f.report,
 		"/instances/:id", "/instances/"+f.instance,
+		"/requests/:id", "/requests/"+f.instance,
 		"/tasks/:id", "/tasks/"+f.task,
 		"/delegations/:id", "/delegations/"+f.delegation,
 		"/users/:id/memberships/:role/:dept", "/users/"+f.user+"/memberships/agent/voirie",
@@ -294,7 +313,14 @@ func runMatrix(t *testing.T, e *env) {
 		url := f.fill(t, path)
 		body, ct := "", ""
 		if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete {
-			body, ct = "{}", "application/json"
+			switch {
+			case strings.HasPrefix(path, "/api/"):
+				body, ct = "{}", "application/json"
+			case strings.HasSuffix(path, "/files"): // a page's upload: multipart, no file
+				body, ct = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b"
+			default: // a page's form
+				body, ct = "x=1", "application/x-www-form-urlencoded"
+			}
 		}
 		if !spec.public {
 			st := e.do("", method, url, ct, strings.NewReader(body), nil)

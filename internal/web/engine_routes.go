@@ -16,7 +16,9 @@ var engineRouteTable = []RoutePerm{
 	{Method: http.MethodPost, Path: "/api/v1/instances", Obj: "instances", Act: "create"},
 	{Method: http.MethodGet, Path: "/api/v1/instances", Obj: "instances", Act: "read"},
 	{Method: http.MethodGet, Path: "/api/v1/instances/:id", Obj: "instances", Act: "read"},
-	{Method: http.MethodPost, Path: "/api/v1/instances/:id/cancel", Obj: "instances", Act: "cancel"},
+	// Route level: may read requests; who may cancel (the department's
+	// cancellers, the initiator) is the service's decision.
+	{Method: http.MethodPost, Path: "/api/v1/instances/:id/cancel", Obj: "instances", Act: "read"},
 	{Method: http.MethodPost, Path: "/api/v1/instances/:id/resolve", Obj: "instances", Act: "cancel"},
 	{Method: http.MethodGet, Path: "/api/v1/tasks", Obj: "tasks", Act: "read"},
 	{Method: http.MethodGet, Path: "/api/v1/tasks/:id", Obj: "tasks", Act: "read"},
