@@ -48,6 +48,7 @@ type InstanceFilter struct {
 	Flow        string
 	Department  string
 	Departments []string // restrict to these (nil = all)
+	StartedBy   string   // the username who started them ("" = anyone)
 	Limit       int
 	Offset      int
 }
@@ -126,6 +127,7 @@ func (s *Store) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance
 	w.eq("flow_key", f.Flow)
 	w.eq("department", f.Department)
 	w.in("department", f.Departments)
+	w.eq("started_by", f.StartedBy)
 	if w.none {
 		return []Instance{}, nil
 	}
