@@ -140,3 +140,23 @@ func TestDatasetPages(t *testing.T) {
 	rec = other.upload(loc+"/files", "x.csv", sample)
 	require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, rec.Code)
 }
+
+func TestDashboardPage(t *testing.T) {
+	b := pagesSetup(t)
+	agent := signIn(t, b, "agent.voirie")
+	tok := agent.csrf("/datasets/new")
+	rec := agent.do(http.MethodPost, "/datasets", url.Values{"_csrf": {tok}, "title": {"Subventions"}, "department": {"voirie"},
+		"frequency": {"annual"}, "schema": {"scdl-subventions"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+
+	page := agent.do(http.MethodGet, "/", nil).Body.String()
+	require.Contains(t, page, "Jeux de données par état : Brouillons (sans version) 1")
+	require.NotContains(t, page, "Obligations d'ouverture", "an agent does not see the collectivité's obligations")
+
+	dgs := signIn(t, b, "dgs")
+	page = dgs.do(http.MethodGet, "/", nil).Body.String()
+	require.Contains(t, page, "Obligations d'ouverture des données")
+	require.Contains(t, page, `<a href="/datasets/subventions">Subventions</a>`)
+	require.Contains(t, page, "non publié")
+	require.Contains(t, page, "aucun jeu", "schemas with no dataset are named")
+}

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/civicflow/civicflow/internal/auth"
-	"github.com/civicflow/civicflow/internal/store"
 )
 
 type loginView struct {
@@ -152,32 +150,4 @@ func (s *Server) passwordSubmit(c echo.Context) error {
 	svc.SetSessionCookie(c, token, exp)
 	s.setFlash(c, "success", "Votre mot de passe a été changé. Vos autres sessions ont été fermées.")
 	return c.Redirect(http.StatusSeeOther, "/")
-}
-
-type dashboardView struct {
-	Roles                   []auth.Membership
-	Delegations             []auth.Delegation
-	OpenTasks, OverdueTasks int
-	TasksHref               string
-}
-
-// dashboardPage: GET / greets the person with what waits for them.
-func (s *Server) dashboardPage(c echo.Context) error {
-	ctx := c.Request().Context()
-	p := auth.PrincipalFrom(c)
-	v := dashboardView{Roles: p.Memberships, Delegations: p.Delegations}
-	if s.hasPage("/tasks") && s.mayCall(c, p, "GET /api/v1/tasks") {
-		v.TasksHref = "/tasks"
-	}
-	me := store.Offeree{Username: p.Username, Groups: p.Groups()}
-	open, err := s.store.Tasks(ctx, store.TaskFilter{Open: true, OfferedTo: &me, Limit: 1})
-	if err != nil {
-		return err
-	}
-	late, err := s.store.Tasks(ctx, store.TaskFilter{Open: true, OfferedTo: &me, DueBefore: time.Now(), Limit: 1})
-	if err != nil {
-		return err
-	}
-	v.OpenTasks, v.OverdueTasks = open.Total, late.Total
-	return s.page(c, http.StatusOK, "dashboard", v)
 }
