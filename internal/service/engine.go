@@ -112,7 +112,7 @@ func mapAppErr(err error) error {
 		var msgs []string
 		if appErr.Details(&msgs) == nil {
 			for _, msg := range msgs {
-				e.Problems = append(e.Problems, Problem{Message: msg})
+				e.Problems = append(e.Problems, frenchCheck(msg))
 			}
 		}
 	}
