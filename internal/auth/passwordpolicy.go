@@ -2,6 +2,7 @@ package auth
 
 import (
 	_ "embed"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -52,25 +53,47 @@ var commonPasswords = func() map[string]bool {
 	return m
 }()
 
+// PasswordRulesFR is PasswordRules in French, for the pages.
+const PasswordRulesFR = "au moins 12 caractères mêlant majuscules, minuscules, chiffres et caractères spéciaux, " +
+	"ou au moins 14 caractères avec trois de ces quatre types, ou une phrase de passe d'au moins 7 mots " +
+	"(recommandation de la CNIL, délibération 2022-100)"
+
+// PasswordError is a password refused by the policy. It wraps ErrInvalid;
+// Error is English (API), FR the same in French (pages).
+type PasswordError struct {
+	msg, fr string
+}
+
+func (e *PasswordError) Error() string { return ErrInvalid.Error() + ": " + e.msg }
+func (e *PasswordError) Unwrap() error { return ErrInvalid }
+
+// FR is the message in French.
+func (e *PasswordError) FR() string { return e.fr }
+
 // CheckPassword tells whether password may protect the local account
-// username (email may be empty). The error wraps ErrInvalid and says what
-// to do; it never repeats the password.
+// username (email may be empty). The error is a *PasswordError (wrapping
+// ErrInvalid) that says what to do; it never repeats the password.
 func CheckPassword(password, username, email string) error {
 	n := utf8.RuneCountInString(password)
+	bad := func(msg, fr string) error { return &PasswordError{msg: msg, fr: fr} }
 	switch {
 	case password == "":
-		return invalidf("the password is empty")
+		return bad("the password is empty", "le mot de passe est vide")
 	case !utf8.ValidString(password):
-		return invalidf("the password is not valid UTF-8 text")
+		return bad("the password is not valid UTF-8 text", "le mot de passe contient des caractères invalides")
 	case n > MaxPasswordLen:
-		return invalidf("the password is longer than %d characters", MaxPasswordLen)
+		return bad(fmt.Sprintf("the password is longer than %d characters", MaxPasswordLen),
+			fmt.Sprintf("le mot de passe dépasse %d caractères", MaxPasswordLen))
 	case !strongEnough(password, n):
-		return invalidf("the password is too weak: %s", PasswordRules)
+		return bad("the password is too weak: "+PasswordRules, "le mot de passe est trop faible : choisissez-en un de "+PasswordRulesFR)
 	case containsIdentity(password, username, email):
-		return invalidf("the password must not contain the username or the e-mail address")
+		return bad("the password must not contain the username or the e-mail address",
+			"le mot de passe ne doit contenir ni l'identifiant ni l'adresse électronique")
 	case predictable(password):
-		return invalidf("the password is too common or too predictable (a well-known password or word with digits or symbols around it, " +
-			"a repeated pattern, or a keyboard or alphabet sequence): choose another one")
+		return bad("the password is too common or too predictable (a well-known password or word with digits or symbols around it, "+
+			"a repeated pattern, or a keyboard or alphabet sequence): choose another one",
+			"le mot de passe est trop courant ou trop prévisible (mot de passe ou mot connu entouré de chiffres ou de symboles, "+
+				"motif répété, suite du clavier ou de l'alphabet) : choisissez-en un autre")
 	}
 	return nil
 }

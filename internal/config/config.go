@@ -48,6 +48,7 @@ type Config struct {
 	LogLevel     string // --log-level
 	LogFormat    string // --log-format text|json
 	PublicURL    string // --public-url: base URL in links, cookies Secure when https
+	OrgName      string // --org-name: the collectivité's name, in the pages' header ("" = civicflow)
 
 	OIDCIssuer        string // --oidc-issuer: OpenID Connect provider (ProConnect); empty = off
 	OIDCClientID      string // --oidc-client-id
@@ -141,6 +142,7 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "HTTP listen address")
 		fs.BoolVar(&c.RunWorker, "worker", c.RunWorker, "also run a worker in this process (--worker=false for a web-only node)")
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "seed demo departments, users and the publication flow")
+		fs.StringVar(&c.OrgName, "org-name", c.OrgName, `the collectivité's name, shown in the staff pages' header (e.g. "Ville de Saint-Martin")`)
 		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")
 		fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lasts")
 		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL (ProConnect); empty = OIDC sign-in off")

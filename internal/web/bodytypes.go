@@ -75,5 +75,5 @@ func requireBodyType() echo.MiddlewareFunc {
 // origin is trusted besides the request's host, and signing in refuses
 // cross-origin browsers.
 func csrfOptions(cfg config.Config) auth.CSRFOptions {
-	return auth.CSRFOptions{PublicURL: cfg.PublicURL, SessionRoutes: []string{"/api/v1/login"}}
+	return auth.CSRFOptions{PublicURL: cfg.PublicURL, SessionRoutes: []string{"/api/v1/login", "/login"}}
 }

@@ -112,6 +112,10 @@ var statusOfAppErr = map[string]int{
 // toProblem maps any error to a problem document; the bool says whether it
 // is a server fault worth logging as an error.
 func toProblem(err error) (Problem, bool) {
+	var pe *PageError
+	if errors.As(err, &pe) {
+		return Problem{Title: http.StatusText(pe.Status), Status: pe.Status, Detail: pe.Msg}, pe.Status >= 500
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return Problem{Title: http.StatusText(e.Status), Status: e.Status, Detail: e.Msg, Problems: e.Problems}, e.Status >= 500
@@ -179,7 +183,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	if wantsHTML(c) && s.renderErrorPage != nil {
-		if rerr := s.renderErrorPage(c, p); rerr == nil {
+		if rerr := s.renderErrorPage(c, p, err); rerr == nil {
 			return
 		}
 	}

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.engineRoutes(api)
 	s.formRoutes(api)
 	s.scheduleRoutes(api)
+	s.registerPages()
 }
 
 // RouteTable is every route's permission.
@@ -42,5 +43,6 @@ func RouteTable() []RoutePerm {
 	all = append(all, engineRouteTable...)
 	all = append(all, formRouteTable...)
 	all = append(all, scheduleRouteTable...)
+	all = append(all, pageRoutes...)
 	return all
 }

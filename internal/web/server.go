@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +28,7 @@ import (
 	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/web/ui"
 )
 
 // Deps are what the HTTP layer talks to.
@@ -58,7 +60,12 @@ type Server struct {
 	// svc holds the use cases both faces (API, pages) call.
 	svc *service.Service
 
-	renderErrorPage func(c echo.Context, p Problem) error
+	// renderErrorPage renders errors for browsers (pages.go).
+	renderErrorPage func(c echo.Context, p Problem, err error) error
+
+	ui       *ui.Renderer // the staff pages (pages.go)
+	pageOnce sync.Once
+	pageSet  map[string]bool // GET routes, for the navigation
 }
 
 // New builds the server and its routes.
@@ -76,6 +83,12 @@ func New(d Deps) (*Server, error) {
 			return err
 		}
 	}
+	r, err := ui.New()
+	if err != nil {
+		return nil, err
+	}
+	s.ui = r
+	s.renderErrorPage = s.renderErrorPageHTML
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -1,0 +1,214 @@
+package web_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/web"
+)
+
+// browser sends requests as a browser on civicflow's pages: Accept
+// text/html, the session cookie, Sec-Fetch-Site same-origin.
+type browser struct {
+	t      *testing.T
+	b      peopleBundle
+	cookie string
+	jar    map[string]string // other cookies (flash)
+}
+
+func (br *browser) do(method, path string, form url.Values) *httptest.ResponseRecorder {
+	br.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, path, body)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.RemoteAddr = "192.0.2.7:4242"
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if br.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: br.cookie})
+	}
+	for k, v := range br.jar {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	rec := httptest.NewRecorder()
+	br.b.srv.Handler().ServeHTTP(rec, req)
+	for _, ck := range rec.Result().Cookies() {
+		switch {
+		case ck.Name == auth.CookieName:
+			br.cookie = ck.Value
+		case br.jar == nil:
+			br.jar = map[string]string{ck.Name: ck.Value}
+		case ck.MaxAge < 0:
+			delete(br.jar, ck.Name)
+		default:
+			br.jar[ck.Name] = ck.Value
+		}
+	}
+	return rec
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`)
+
+func (br *browser) csrf(path string) string {
+	br.t.Helper()
+	rec := br.do(http.MethodGet, path, nil)
+	m := csrfRE.FindStringSubmatch(rec.Body.String())
+	require.NotNil(br.t, m, "no CSRF field on %s", path)
+	return m[1]
+}
+
+func TestPagesSignInFlow(t *testing.T) {
+	b := peopleSetup(t)
+	br := &browser{t: t, b: b}
+
+	// Anonymous: pages lead to the sign-in page, the API keeps its 401.
+	rec := br.do(http.MethodGet, "/?x=1", nil)
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "/login?next=%2F%3Fx%3D1", rec.Header().Get("Location"))
+	rec = br.do(http.MethodGet, "/password", nil)
+	require.Equal(t, "/login?next=%2Fpassword", rec.Header().Get("Location"))
+	api := b.do(http.MethodGet, "/api/v1/me", "", "", "")
+	require.Equal(t, http.StatusUnauthorized, api.status)
+	require.Contains(t, api.header.Get("Content-Type"), "problem+json")
+
+	rec = br.do(http.MethodGet, "/login?next=/password", nil)
+	require.Equal(t, 200, rec.Code)
+	page := rec.Body.String()
+	for _, want := range []string{`<html lang="fr">`, `href="#contenu"`, `<label for="username">`, `<label for="password">`, `name="next" value="/password"`, `<main id="contenu"`} {
+		require.Contains(t, page, want)
+	}
+
+	// A wrong password: a French error that does not say which part was wrong.
+	rec = br.do(http.MethodPost, "/login", url.Values{"username": {"agent.voirie"}, "password": {"wrong"}, "next": {"/password"}})
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Contains(t, rec.Body.String(), "Identifiant ou mot de passe incorrect.")
+	require.Contains(t, rec.Body.String(), `value="agent.voirie"`)
+	require.Empty(t, br.cookie)
+
+	// The right one: a session and back to next.
+	rec = br.do(http.MethodPost, "/login", url.Values{"username": {"agent.voirie"}, "password": {"demo"}, "next": {"/password"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "/password", rec.Header().Get("Location"))
+	require.NotEmpty(t, br.cookie)
+
+	rec = br.do(http.MethodGet, "/", nil)
+	require.Equal(t, 200, rec.Code)
+	page = rec.Body.String()
+	require.Contains(t, page, "Bonjour")
+	require.Contains(t, page, `aria-label="Navigation principale"`)
+	require.NotContains(t, page, `href="/admin"`, "an agent sees no administration")
+	require.Contains(t, page, "Se déconnecter")
+
+	// Sign out (CSRF token from the page) ends the session.
+	tok := br.csrf("/")
+	rec = br.do(http.MethodPost, "/logout", url.Values{"_csrf": {tok}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "/login", rec.Header().Get("Location"))
+	rec = br.do(http.MethodGet, "/", nil)
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+}
+
+func TestPagesLogoutNeedsCSRF(t *testing.T) {
+	b := peopleSetup(t)
+	br := &browser{t: t, b: b}
+	br.do(http.MethodPost, "/login", url.Values{"username": {"agent.voirie"}, "password": {"demo"}})
+	rec := br.do(http.MethodPost, "/logout", url.Values{})
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Contains(t, rec.Body.String(), "Accès refusé")
+	require.Equal(t, 200, br.do(http.MethodGet, "/", nil).Code, "still signed in")
+}
+
+func TestPagesErrorPagesInFrench(t *testing.T) {
+	b := peopleSetup(t)
+	br := &browser{t: t, b: b}
+	br.do(http.MethodPost, "/login", url.Values{"username": {"agent.voirie"}, "password": {"demo"}})
+	rec := br.do(http.MethodGet, "/no/such/page", nil)
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Contains(t, rec.Header().Get("Content-Type"), "text/html")
+	require.Contains(t, rec.Body.String(), "Page introuvable")
+	require.Contains(t, rec.Body.String(), `lang="fr"`)
+	// The JSON API still answers problem+json.
+	rec = br.do(http.MethodGet, "/api/v1/users", nil)
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Contains(t, rec.Header().Get("Content-Type"), "problem+json")
+}
+
+func TestPagesChangePassword(t *testing.T) {
+	b := peopleSetup(t)
+	br := &browser{t: t, b: b}
+	br.do(http.MethodPost, "/login", url.Values{"username": {"agent.voirie"}, "password": {"demo"}})
+	tok := br.csrf("/password")
+	cases := []struct {
+		name                  string
+		current, new, confirm string
+		status                int
+		want                  string
+	}{
+		{"mismatch", "demo", "Un-Mot-de-passe-s0lide!", "autre", 422, "La confirmation ne correspond pas"},
+		{"weak", "demo", "court", "court", 422, "trop faible"},
+		{"wrong current", "nope", "Un-Mot-de-passe-s0lide!", "Un-Mot-de-passe-s0lide!", 422, "Le mot de passe actuel est incorrect."},
+		{"ok", "demo", "Un-Mot-de-passe-s0lide!", "Un-Mot-de-passe-s0lide!", 303, ""},
+	}
+	for _, tc := range cases {
+		rec := br.do(http.MethodPost, "/password", url.Values{"_csrf": {tok}, "current": {tc.current}, "new": {tc.new}, "confirm": {tc.confirm}})
+		require.Equal(t, tc.status, rec.Code, tc.name+": "+rec.Body.String())
+		require.Contains(t, rec.Body.String(), tc.want, tc.name)
+	}
+	rec := br.do(http.MethodGet, "/", nil)
+	require.Equal(t, 200, rec.Code)
+	require.Contains(t, rec.Body.String(), "Votre mot de passe a été changé.")
+}
+
+func TestSafeNext(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "/"},
+		{"/tasks", "/tasks"},
+		{"/tasks?dept=voirie&page=2", "/tasks?dept=voirie&page=2"},
+		{"//evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"tasks", "/"},
+		{"/login", "/"},
+		{"/api/v1/me", "/"},
+		{"/x\r\nSet-Cookie: a=b", "/"},
+		{"/%2F%2Fevil", "/%2F%2Fevil"},
+	}
+	for _, tt := range tests {
+		if got := web.SafeNext(tt.in); got != tt.want {
+			t.Errorf("SafeNext(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	b := peopleSetup(t)
+	br := &browser{t: t, b: b}
+	page := br.do(http.MethodGet, "/login", nil).Body.String()
+	m := regexp.MustCompile(`href="(/static/app\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, m)
+	rec := br.do(http.MethodGet, m[1], nil)
+	require.Equal(t, 200, rec.Code)
+	require.Contains(t, rec.Header().Get("Cache-Control"), "immutable")
+	require.Contains(t, rec.Header().Get("Content-Type"), "text/css")
+	rec = br.do(http.MethodGet, "/static/vendor/htmx/htmx.min.js", nil)
+	require.Equal(t, 200, rec.Code)
+	require.Equal(t, http.StatusNotFound, br.do(http.MethodGet, "/static/../pages.go", nil).Code)
+	rec = br.do(http.MethodGet, "/static/nope.js", nil)
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Contains(t, rec.Body.String(), "Page introuvable")
+}
