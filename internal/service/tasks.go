@@ -32,7 +32,7 @@ type TaskFilter struct {
 
 // TaskPage is a page of tasks and the number of tasks the filter matches.
 type TaskPage struct {
-	Tasks  []store.Task
+	Tasks  []TaskView
 	Total  int
 	Limit  int
 	Offset int
@@ -102,7 +102,12 @@ func (s *Service) ListTasks(ctx context.Context, c Caller, f TaskFilter) (TaskPa
 	if err != nil {
 		return TaskPage{}, err
 	}
-	return TaskPage{Tasks: page.Tasks, Total: page.Total, Limit: sf.Limit, Offset: sf.Offset}, nil
+	out := TaskPage{Tasks: make([]TaskView, 0, len(page.Tasks)), Total: page.Total, Limit: sf.Limit, Offset: sf.Offset}
+	for _, t := range page.Tasks {
+		obo, ok := mayActOnTask(c.Principal, t)
+		out.Tasks = append(out.Tasks, TaskView{Task: t, MayAct: ok, OnBehalfOf: obo})
+	}
+	return out, nil
 }
 
 // Task is a task the caller may see: one offered to them, or any task of
