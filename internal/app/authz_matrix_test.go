@@ -112,6 +112,12 @@ var matrix = map[string]access{
 	"POST /api/v1/tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
 	"POST /api/v1/tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
 	"POST /api/v1/tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
+	// The task pages: the same rights as the JSON routes they are the face of.
+	"GET /tasks":               inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /tasks/:id":           inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
+	"POST /tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
+	"POST /tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -120,6 +126,9 @@ var lastRoutes = []string{
 	"POST /api/v1/tasks/:id/claim",
 	"POST /api/v1/tasks/:id/unclaim",
 	"POST /api/v1/tasks/:id/complete",
+	"POST /tasks/:id/claim",
+	"POST /tasks/:id/unclaim",
+	"POST /tasks/:id/complete",
 	"POST /api/v1/instances/:id/resolve",
 	"POST /api/v1/instances/:id/cancel",
 	"DELETE /api/v1/users/:id/memberships/:role/:dept",
@@ -295,6 +304,9 @@ func runMatrix(t *testing.T, e *env) {
 		body, ct := "", ""
 		if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete {
 			body, ct = "{}", "application/json"
+			if !strings.HasPrefix(path, "/api/") {
+				body, ct = "x=1", "application/x-www-form-urlencoded" // the pages take forms
+			}
 		}
 		if !spec.public {
 			st := e.do("", method, url, ct, strings.NewReader(body), nil)
