@@ -128,6 +128,12 @@ var matrix = map[string]access{
 	"POST /datasets/:id/files":      inObjectDept("agent", "steward", "admin"),
 	"POST /datasets/:id/publish":    inObjectDept("agent", "steward", "designer", "admin"),
 	"GET /datasets/:id/releases/:n": inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	// The task pages: the same rights as the JSON routes they are the face of.
+	"GET /tasks":               inAnyDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /tasks/:id":           inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"POST /tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
+	"POST /tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
+	"POST /tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -136,6 +142,9 @@ var lastRoutes = []string{
 	"POST /api/v1/tasks/:id/claim",
 	"POST /api/v1/tasks/:id/unclaim",
 	"POST /api/v1/tasks/:id/complete",
+	"POST /tasks/:id/claim",
+	"POST /tasks/:id/unclaim",
+	"POST /tasks/:id/complete",
 	"POST /api/v1/instances/:id/resolve",
 	"POST /requests/:id/resolve",
 	"POST /api/v1/instances/:id/cancel",

@@ -20,12 +20,12 @@ import (
 type Dashboard struct {
 	// MyTasks are the first open tasks offered to the person (the oldest
 	// due first); OpenTasks and OverdueTasks count them all.
-	MyTasks      []store.Task
+	MyTasks      []TaskView
 	OpenTasks    int
 	OverdueTasks int
 	// ForSignature are the open approval tasks offered to the person (the
 	// DGS's parapheur); Signatures counts them.
-	ForSignature []store.Task
+	ForSignature []TaskView
 	Signatures   int
 	// Queue is, for a steward, the open tasks of their departments by
 	// department and role (who has what to do).

@@ -24,7 +24,7 @@ var kindOfAppErr = map[string]struct {
 	workflows.ErrClaimed:          {Conflict, "Cette tâche est déjà prise en charge par une autre personne."},
 	workflows.ErrForbidden:        {Forbidden, "Cette tâche ne vous est pas proposée."},
 	workflows.ErrFourEyes:         {Forbidden, "Règle des quatre yeux : la personne qui a lancé la demande ou traité l'étape précédente ne peut pas traiter celle-ci."},
-	workflows.ErrInvalidData:      {Invalid, "Les données saisies ne sont pas valides."},
+	workflows.ErrInvalidData:      {Invalid, "Le formulaire contient des erreurs : corrigez les champs signalés."},
 	workflows.ErrIncidentNotFound: {Conflict, "Cette demande n'a pas d'incident à résoudre."},
 	"BadRequest":                  {BadRequest, "La demande ne peut pas être lue."},
 }
@@ -40,6 +40,10 @@ func errTaskOpening(err error) *Error {
 // workflow is still opening (its inbox row written, the workflow not yet
 // told) is retried for a few seconds: that happens right after a restart.
 func (s *Service) update(ctx context.Context, workflowID, name string, arg any) (any, error) {
+	if s.temporal == nil {
+		return nil, &Error{Kind: Unavailable, Msg: "the workflow engine is not configured",
+			Fr: "Le moteur de processus n'est pas disponible ; rien n'a été modifié."}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	giveUp := time.Now().Add(25 * time.Second)
@@ -112,7 +116,7 @@ func mapAppErr(err error) error {
 		var msgs []string
 		if appErr.Details(&msgs) == nil {
 			for _, msg := range msgs {
-				e.Problems = append(e.Problems, Problem{Message: msg})
+				e.Problems = append(e.Problems, frenchCheck(msg))
 			}
 		}
 	}

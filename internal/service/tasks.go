@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
+	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/store"
@@ -32,7 +34,7 @@ type TaskFilter struct {
 
 // TaskPage is a page of tasks and the number of tasks the filter matches.
 type TaskPage struct {
-	Tasks  []store.Task
+	Tasks  []TaskView
 	Total  int
 	Limit  int
 	Offset int
@@ -102,7 +104,12 @@ func (s *Service) ListTasks(ctx context.Context, c Caller, f TaskFilter) (TaskPa
 	if err != nil {
 		return TaskPage{}, err
 	}
-	return TaskPage{Tasks: page.Tasks, Total: page.Total, Limit: sf.Limit, Offset: sf.Offset}, nil
+	out := TaskPage{Tasks: make([]TaskView, 0, len(page.Tasks)), Total: page.Total, Limit: sf.Limit, Offset: sf.Offset}
+	for _, t := range page.Tasks {
+		obo, ok := mayActOnTask(c.Principal, t)
+		out.Tasks = append(out.Tasks, TaskView{Task: t, MayAct: ok, OnBehalfOf: obo})
+	}
+	return out, nil
 }
 
 // Task is a task the caller may see: one offered to them, or any task of
@@ -173,6 +180,11 @@ func (s *Service) CompleteTask(ctx context.Context, c Caller, id string, data ma
 	if err := s.checkCompletionFile(ctx, c, t, data); err != nil {
 		return t, err
 	}
+	if err := checkFormData(t, data); err != nil {
+		// The workflow's validator says the same; asking it costs a round trip.
+		s.auditRefusal(ctx, c, "task.complete", t, err)
+		return t, err
+	}
 	if _, err := s.update(ctx, t.InstanceID, workflows.UpdateComplete, workflows.CompleteRequest{
 		TaskID: t.ID, Actor: actorOf(c.Principal, v.OnBehalfOf), Data: data,
 	}); err != nil {
@@ -196,4 +208,25 @@ func (s *Service) auditRefusal(ctx context.Context, c Caller, action string, t s
 	}
 	s.audit(ctx, c, audit.Entry{Action: action, ObjectType: "task", ObjectID: t.ID, Department: t.Department, Outcome: audit.Denied,
 		Detail: audit.Detail(map[string]any{"kind": kind, "reason": reason})})
+}
+
+// checkFormData checks completion data against the task's form (required
+// fields, types, choices), with the workflow validator's messages.
+func checkFormData(t store.Task, data map[string]any) error {
+	if t.FormRaw == "" {
+		return nil
+	}
+	var f designer.Form
+	if err := json.Unmarshal([]byte(t.FormRaw), &f); err != nil {
+		return nil // the workflow knows its form
+	}
+	msgs := f.CheckData(data)
+	if len(msgs) == 0 {
+		return nil
+	}
+	e := &Error{Kind: Invalid, Msg: "invalid data: " + strings.Join(msgs, "; "), Fr: "Le formulaire contient des erreurs : corrigez les champs signalés."}
+	for _, m := range msgs {
+		e.Problems = append(e.Problems, frenchCheck(m))
+	}
+	return e
 }

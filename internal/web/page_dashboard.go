@@ -18,12 +18,12 @@ type dashboardView struct {
 	RequestsHref string
 	DatasetsHref string
 	// DatasetBars is the chart of datasets by state.
-	DatasetBars []bar
+	DatasetBars []chartBar
 }
 
-// bar is a bar of a server-side SVG bar chart (coordinates in the
+// chartBar is a bar of a server-side SVG bar chart (coordinates in the
 // chart's viewBox, 640 wide).
-type bar struct {
+type chartBar struct {
 	Label               string
 	Count               int
 	Class               string
@@ -38,8 +38,8 @@ const (
 	barLength = 340
 )
 
-// bars lays out a horizontal bar chart: the longest bar is barLength.
-func bars(items ...bar) []bar {
+// chartBars lays out a horizontal bar chart: the longest bar is barLength.
+func chartBars(items ...chartBar) []chartBar {
 	most := 0
 	for _, b := range items {
 		most = max(most, b.Count)
@@ -81,12 +81,12 @@ func (s *Server) dashboardPage(c echo.Context) error {
 		}
 	}
 	ds := d.Datasets
-	v.DatasetBars = bars(
-		bar{Label: "Brouillons (sans version)", Count: ds.Draft, Class: "bar-draft"},
-		bar{Label: "Versions non exposées", Count: ds.Released, Class: "bar-released"},
-		bar{Label: "Exposés, privés", Count: ds.Exposed, Class: "bar-exposed"},
-		bar{Label: "Publiés", Count: ds.Published, Class: "bar-published"},
-		bar{Label: "En retard de mise à jour", Count: ds.Late, Class: "bar-late"},
+	v.DatasetBars = chartBars(
+		chartBar{Label: "Brouillons (sans version)", Count: ds.Draft, Class: "bar-draft"},
+		chartBar{Label: "Versions non exposées", Count: ds.Released, Class: "bar-released"},
+		chartBar{Label: "Exposés, privés", Count: ds.Exposed, Class: "bar-exposed"},
+		chartBar{Label: "Publiés", Count: ds.Published, Class: "bar-published"},
+		chartBar{Label: "En retard de mise à jour", Count: ds.Late, Class: "bar-late"},
 	)
 	return s.page(c, http.StatusOK, "dashboard", v)
 }

@@ -216,7 +216,7 @@ func summarise(r *store.QualityReport) *reportSummary {
 	var rep tableschema.Report
 	if json.Unmarshal(r.Report, &rep) == nil {
 		for t, n := range rep.Stats.ErrorsByType {
-			out.ByType = append(out.ByType, countRow{Name: t, Count: n})
+			out.ByType = append(out.ByType, countRow{Name: issueLabel(t), Count: n})
 		}
 		sort.Slice(out.ByType, func(i, j int) bool {
 			if out.ByType[i].Count != out.ByType[j].Count {
@@ -291,7 +291,7 @@ func (s *Server) datasetUpload(c echo.Context) error {
 	id := c.Param("id")
 	f, err := s.svc.StageFile(c.Request().Context(), caller(c), id, func() (string, io.Reader, error) { return multipartFile(c) })
 	if err != nil {
-		msg := frenchOf(err)
+		msg := inputErrorFR(err)
 		if msg == "" {
 			return err
 		}
@@ -319,7 +319,7 @@ func (s *Server) datasetPublish(c echo.Context) error {
 	rid, err := s.svc.StartRequest(ctx, caller(c), service.StartInput{Flow: publicationFlow, Department: d.Department,
 		Variables: map[string]any{"dataset": d.ID, "file": file}})
 	if err != nil {
-		msg := frenchOf(err)
+		msg := inputErrorFR(err)
 		if msg == "" {
 			return err
 		}
@@ -334,9 +334,9 @@ func (s *Server) datasetPublish(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/requests/"+url.PathEscape(rid))
 }
 
-// frenchOf is the French message of a domain error about the input (the
+// inputErrorFR is the French message of a domain error about the input (the
 // page shows it beside the action), or "" for other errors.
-func frenchOf(err error) string {
+func inputErrorFR(err error) string {
 	var e *service.Error
 	if !errors.As(err, &e) {
 		var we *Error

@@ -35,14 +35,6 @@ func pagesSetup(t *testing.T) peopleBundle {
 	return peopleBundle{srv: srv, st: st}
 }
 
-func signIn(t *testing.T, b peopleBundle, user string) *browser {
-	t.Helper()
-	br := &browser{t: t, b: b}
-	rec := br.do(http.MethodPost, "/login", url.Values{"username": {user}, "password": {"demo"}})
-	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
-	return br
-}
-
 // upload posts a file as the dataset page's form does (multipart, the
 // CSRF token in the X-CSRF-Token header as upload.js sends it).
 func (br *browser) upload(path, name string, content []byte) *httptest.ResponseRecorder {

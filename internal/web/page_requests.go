@@ -94,7 +94,7 @@ var eventLabels = map[string]string{
 	"incident":  "Incident",
 }
 
-func timeline(r service.Request, d service.Diagram) []timelineEntry {
+func requestTimeline(r service.Request, d service.Diagram) []timelineEntry {
 	out := make([]timelineEntry, 0, len(r.History))
 	for i := len(r.History) - 1; i >= 0; i-- { // newest first
 		h := r.History[i]
@@ -227,7 +227,7 @@ func (s *Server) requestPage(c echo.Context) error {
 		return err
 	}
 	marks, _ := json.Marshal(d)
-	v := requestView{R: r, D: d, StatusLabel: statusLabel(r.Status), Timeline: timeline(r, d), Variables: variableRows(r.Variables),
+	v := requestView{R: r, D: d, StatusLabel: statusLabel(r.Status), Timeline: requestTimeline(r, d), Variables: variableRows(r.Variables),
 		DiagramMarks: string(marks), MayCancel: s.svc.MayCancel(ctx, who, r.Instance),
 		Ended: r.Status != workflows.StatusRunning && r.Status != workflows.StatusIncident}
 	if v.Ended {

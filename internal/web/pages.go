@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/web/ui"
 )
 
@@ -314,6 +315,10 @@ func (s *Server) renderErrorPageHTML(c echo.Context, p Problem, err error) error
 	var pe *PageError
 	if errors.As(err, &pe) && p.Status < 500 {
 		d.Detail = pe.Msg
+	}
+	var se *service.Error
+	if errors.As(err, &se) && p.Status < 500 {
+		d.Detail = se.Fr // the use case's French sentence, if it has one
 	}
 	if p.Status >= 500 {
 		d.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)

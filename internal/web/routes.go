@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	s.registerPages()
 	s.registerRequestPages()
 	s.registerDatasetPages()
+	s.registerTaskPages()
 }
 
 // RouteTable is every route's permission.
@@ -48,5 +49,6 @@ func RouteTable() []RoutePerm {
 	all = append(all, pageRoutes...)
 	all = append(all, requestPageRoutes...)
 	all = append(all, datasetPageRoutes...)
+	all = append(all, taskPageRoutes...)
 	return all
 }

@@ -92,7 +92,7 @@ func (s *Server) listTasks(c echo.Context) error {
 	}
 	out := make([]taskJSON, 0, len(page.Tasks))
 	for _, t := range page.Tasks {
-		out = append(out, toTaskJSON(t, false))
+		out = append(out, toTaskJSON(t.Task, false))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"tasks": out, "total": page.Total, "limit": page.Limit, "offset": page.Offset})
 }
