@@ -223,7 +223,9 @@ func (r Rule) casbin() store.CasbinRule {
 	return store.NewCasbinRule("p", []string{r.Role, r.Department, r.Object, r.Action})
 }
 
-func (r Rule) String() string { return strings.Join([]string{r.Role, r.Department, r.Object, r.Action}, ",") }
+func (r Rule) String() string {
+	return strings.Join([]string{r.Role, r.Department, r.Object, r.Action}, ",")
+}
 
 // Rules lists the permission rules.
 func (s *Service) Rules(ctx context.Context) ([]Rule, error) {

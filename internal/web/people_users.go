@@ -139,4 +139,3 @@ func (s *Server) peopleCreateDepartment(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, d)
 }
-
