@@ -105,3 +105,49 @@ func TestBrowserKeyboardSignIn(t *testing.T) {
 	tab.PressAndWait(kb.Enter)
 	require.Contains(t, tab.Text("h1"), "Bonjour, Agent Voirie")
 }
+
+func TestBrowserAdminPages(t *testing.T) {
+	tab, base := browserSetup(t)
+
+	// An agent cannot open the administration: the French 403 page.
+	signIn(t, tab, base, "agent.voirie", "demo")
+	tab.Navigate(base + "/admin")
+	require.Contains(t, tab.Text("h1"), "Accès refusé")
+	tab.Screenshot("error-403-agent-admin")
+	tab.RequireAccessible("the 403 page")
+	tab.Navigate(base + "/admin/delegations")
+	tab.Screenshot("delegations-agent")
+	tab.RequireAccessible("an agent's delegations page")
+	tab.Click(".user-menu summary")
+	tab.ClickAndWait(".user-menu form[action='/logout'] button")
+
+	signIn(t, tab, base, "admin", "demo")
+	for _, p := range []struct{ path, name, h1 string }{
+		{"/admin", "admin-users", "Administration"},
+		{"/admin/users/1", "admin-user", "Compte agent.voirie"},
+		{"/admin/departments", "admin-departments", "Administration"},
+		{"/admin/delegations", "admin-delegations", "Administration"},
+		{"/admin/policies", "admin-policies", "Administration"},
+		{"/audit", "audit", "Journal d'audit"},
+		{"/audit/verify", "audit-verify", "Intégrité du journal d'audit"},
+	} {
+		tab.Navigate(base + p.path)
+		require.Contains(t, tab.Text("h1"), p.h1, p.path)
+		tab.Screenshot(p.name)
+		tab.RequireAccessible(p.path)
+	}
+
+	// A form error is shown next to the form, in French.
+	tab.Navigate(base + "/admin")
+	tab.Fill("#nu-username", "Pas Valide")
+	tab.ClickAndWait("form[action='/admin/users'] button[type=submit]")
+	require.Contains(t, tab.Text(".alert-error"), "Identifiant « Pas Valide »")
+	tab.Screenshot("admin-users-error")
+	tab.RequireAccessible("the user form with an error")
+
+	tab.Fill("#nu-username", "paul.durand")
+	tab.Fill("#nu-name", "Paul Durand")
+	tab.ClickAndWait("form[action='/admin/users'] button[type=submit]")
+	require.Contains(t, tab.Text("h1"), "Compte paul.durand")
+	require.Empty(t, tab.ConsoleErrors())
+}

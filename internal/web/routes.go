@@ -32,6 +32,7 @@ func (s *Server) routes() {
 	s.formRoutes(api)
 	s.scheduleRoutes(api)
 	s.registerPages()
+	s.registerAdminPages()
 }
 
 // RouteTable is every route's permission.
@@ -44,5 +45,6 @@ func RouteTable() []RoutePerm {
 	all = append(all, formRouteTable...)
 	all = append(all, scheduleRouteTable...)
 	all = append(all, pageRoutes...)
+	all = append(all, adminPageRoutes...)
 	return all
 }
