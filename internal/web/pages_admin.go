@@ -204,7 +204,9 @@ func (s *Server) adminUserPageWith(c echo.Context, status int, msg string) error
 }
 
 // adminUserPage: GET /admin/users/{id}: profile, roles, password reset, disabling.
-func (s *Server) adminUserPage(c echo.Context) error { return s.adminUserPageWith(c, http.StatusOK, "") }
+func (s *Server) adminUserPage(c echo.Context) error {
+	return s.adminUserPageWith(c, http.StatusOK, "")
+}
 
 // adminChange runs a change of the user page; a refusal shows the page
 // again with the French reason, a success goes back to it with flash.
