@@ -65,7 +65,7 @@ func (br *browser) upload(path, name string, content []byte) *httptest.ResponseR
 
 func TestDatasetPages(t *testing.T) {
 	b := pagesSetup(t)
-	agent := signIn(t, b, "agent.voirie")
+	agent := pageSignIn(t, b, "agent.voirie")
 
 	rec := agent.do(http.MethodGet, "/datasets", nil)
 	require.Equal(t, 200, rec.Code)
@@ -124,7 +124,7 @@ func TestDatasetPages(t *testing.T) {
 	require.Contains(t, agent.do(http.MethodGet, loc, nil).Body.String(), "<h1>Arbres de la ville</h1>")
 
 	// Another department's agent neither lists nor opens it.
-	other := signIn(t, b, "agent.finances")
+	other := pageSignIn(t, b, "agent.finances")
 	require.NotContains(t, other.do(http.MethodGet, "/datasets", nil).Body.String(), "Arbres de la ville")
 	rec = other.do(http.MethodGet, loc, nil)
 	require.Equal(t, http.StatusNotFound, rec.Code)
@@ -135,7 +135,7 @@ func TestDatasetPages(t *testing.T) {
 
 func TestDashboardPage(t *testing.T) {
 	b := pagesSetup(t)
-	agent := signIn(t, b, "agent.voirie")
+	agent := pageSignIn(t, b, "agent.voirie")
 	tok := agent.csrf("/datasets/new")
 	rec := agent.do(http.MethodPost, "/datasets", url.Values{"_csrf": {tok}, "title": {"Subventions"}, "department": {"voirie"},
 		"frequency": {"annual"}, "schema": {"scdl-subventions"}})
@@ -145,7 +145,7 @@ func TestDashboardPage(t *testing.T) {
 	require.Contains(t, page, "Jeux de données par état : Brouillons (sans version) 1")
 	require.NotContains(t, page, "Obligations d'ouverture", "an agent does not see the collectivité's obligations")
 
-	dgs := signIn(t, b, "dgs")
+	dgs := pageSignIn(t, b, "dgs")
 	page = dgs.do(http.MethodGet, "/", nil).Body.String()
 	require.Contains(t, page, "Obligations d'ouverture des données")
 	require.Contains(t, page, `<a href="/datasets/subventions">Subventions</a>`)

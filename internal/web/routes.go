@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	s.registerRequestPages()
 	s.registerDatasetPages()
 	s.registerTaskPages()
+	s.registerAdminPages()
 }
 
 // RouteTable is every route's permission.
@@ -50,5 +51,6 @@ func RouteTable() []RoutePerm {
 	all = append(all, requestPageRoutes...)
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
+	all = append(all, adminPageRoutes...)
 	return all
 }
