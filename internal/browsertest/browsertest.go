@@ -158,9 +158,16 @@ type Tab struct {
 	errors []string
 }
 
-// NewTab opens a tab (closed at the test's end).
-func (b *Browser) NewTab() *Tab {
-	ctx, cancel := chromedp.NewContext(b.ctx)
+// NewTab opens a tab (closed at the test's end). Tabs share cookies:
+// NewPerson opens one of its own.
+func (b *Browser) NewTab() *Tab { return b.newTab() }
+
+// NewPerson opens a tab in a browser context of its own (its own cookies,
+// as another person on another computer would have).
+func (b *Browser) NewPerson() *Tab { return b.newTab(chromedp.WithNewBrowserContext()) }
+
+func (b *Browser) newTab(opts ...chromedp.ContextOption) *Tab {
+	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	tab := &Tab{t: b.t, b: b, ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()

@@ -92,6 +92,11 @@ var eventLabels = map[string]string{
 	"waiting":   "En attente",
 	"fired":     "Minuteur déclenché",
 	"incident":  "Incident",
+	"opened":    "Tâche ouverte",
+	"claimed":   "Tâche prise en charge",
+	"unclaimed": "Tâche rendue",
+	"resolved":  "Incident résolu",
+	"escalated": "Tâche relancée",
 }
 
 func requestTimeline(r service.Request, d service.Diagram) []timelineEntry {
@@ -103,19 +108,23 @@ func requestTimeline(r service.Request, d service.Diagram) []timelineEntry {
 			e.Node = d.Name(h.Node)
 		}
 		switch {
-		case eventLabels[h.Event] != "":
-			e.What = eventLabels[h.Event]
-		case h.Node == "":
+		case h.Node == "" && h.Event != "started" && h.Event != "continued":
 			e.What = "Demande " + statusLabel(h.Event)
 			e.Kind = "end"
+		case eventLabels[h.Event] != "":
+			e.What = eventLabels[h.Event]
 		default:
 			e.What = h.Event
 		}
 		if h.Event == "incident" {
 			e.Kind = "incident"
 		}
-		if h.Event == "continued" {
-			e.Message = ""
+		switch h.Event {
+		case "continued", "opened", "claimed", "unclaimed":
+			e.Message = "" // run numbers and task ids: noise to a person
+		case "resolved":
+			e.Message = map[string]string{workflows.ResolveRetry: "étape relancée", workflows.ResolveSkip: "étape passée",
+				workflows.ResolveCancel: "demande annulée"}[h.Message]
 		}
 		out = append(out, e)
 	}

@@ -21,9 +21,26 @@
     var open = document.querySelector('.user-menu details[open]');
     if (open) { open.removeAttribute('open'); open.querySelector('summary').focus(); }
   });
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', focusFirstError);
-  } else {
+  // A table wider than the screen scrolls in its .table-wrap: keyboard
+  // users reach it with Tab (RGAA 7.3, axe scrollable-region-focusable),
+  // and screen readers name it after the table's caption.
+  function scrollableTables() {
+    Array.prototype.forEach.call(document.querySelectorAll('.table-wrap'), function (w) {
+      if (w.scrollWidth <= w.clientWidth + 1 && w.scrollHeight <= w.clientHeight + 1) { return; }
+      w.setAttribute('tabindex', '0');
+      w.setAttribute('role', 'region');
+      var cap = w.querySelector('caption');
+      w.setAttribute('aria-label', (cap && cap.textContent.trim()) || 'Tableau défilant');
+    });
+  }
+  document.addEventListener('htmx:afterSettle', scrollableTables);
+  function ready() {
     focusFirstError();
+    scrollableTables();
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', ready);
+  } else {
+    ready();
   }
 })();
