@@ -304,8 +304,8 @@ func runMatrix(t *testing.T, e *env) {
 		body, ct := "", ""
 		if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete {
 			body, ct = "{}", "application/json"
-			if !strings.HasPrefix(path, "/api/") {
-				body, ct = "x=1", "application/x-www-form-urlencoded" // the pages take forms
+			if strings.HasPrefix(path, "/tasks/") {
+				body, ct = "x=1", "application/x-www-form-urlencoded" // the task pages take forms
 			}
 		}
 		if !spec.public {

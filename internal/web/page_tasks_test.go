@@ -85,7 +85,7 @@ func taskPagesSetup(t *testing.T) peopleBundle {
 	return peopleBundle{srv: srv, st: st}
 }
 
-func signIn(t *testing.T, b peopleBundle, username string) *browser {
+func pageSignIn(t *testing.T, b peopleBundle, username string) *browser {
 	t.Helper()
 	br := &browser{t: t, b: b}
 	rec := br.do(http.MethodPost, "/login", url.Values{"username": {username}, "password": {"demo"}})
@@ -95,7 +95,7 @@ func signIn(t *testing.T, b peopleBundle, username string) *browser {
 
 func TestTasksInboxPage(t *testing.T) {
 	b := taskPagesSetup(t)
-	br := signIn(t, b, "steward.voirie")
+	br := pageSignIn(t, b, "steward.voirie")
 
 	rec := br.do(http.MethodGet, "/tasks", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -125,7 +125,7 @@ func TestTasksInboxPage(t *testing.T) {
 
 func TestTaskPage(t *testing.T) {
 	b := taskPagesSetup(t)
-	br := signIn(t, b, "steward.voirie")
+	br := pageSignIn(t, b, "steward.voirie")
 	rec := br.do(http.MethodGet, "/tasks/iv.review.1", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	page := rec.Body.String()
@@ -172,7 +172,7 @@ func TestTaskPage(t *testing.T) {
 func TestTaskPageOtherDepartment(t *testing.T) {
 	b := taskPagesSetup(t)
 	for _, user := range []string{"steward.finances", "agent.finances"} {
-		br := signIn(t, b, user)
+		br := pageSignIn(t, b, user)
 		rec := br.do(http.MethodGet, "/tasks/iv.review.1", nil)
 		require.Equal(t, http.StatusForbidden, rec.Code, user)
 		page := rec.Body.String()
@@ -186,7 +186,7 @@ func TestTaskPageOtherDepartment(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, rec.Code, user)
 	}
 	// Seen by an agent of voirie (who reads its requests), offered to stewards: read only.
-	br := signIn(t, b, "agent.voirie")
+	br := pageSignIn(t, b, "agent.voirie")
 	rec := br.do(http.MethodGet, "/tasks/iv.review.1", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Body.String(), "vous la voyez en lecture seule")
