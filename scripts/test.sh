@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs civicflow's whole test suite. It uses the PostgreSQL server that
+# Runs civicflow's whole test suite (browser tests included: screenshots
+# land in test-artifacts/screenshots). It uses the PostgreSQL server that
 # answers on 127.0.0.1:5432 (or TEST_POSTGRES_URL) and, where none answers,
 # installs PostgreSQL from Debian's packages and starts a throw-away server
 # on a temporary directory and port. Each test creates and drops its own
@@ -67,6 +68,14 @@ elif [ -z "${TEST_POSTGRES_URL:-}" ]; then
 		start_own_postgres
 	fi
 fi
+
+# The browser tests (internal/web, internal/browsertest) drive Debian's
+# Chromium headless; without it they skip (under CI=true they fail).
+if [ -z "${CIVICFLOW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+	log "Chromium is not installed: installing it from Debian's packages (browser tests)"
+	apt_install chromium || log "could not install chromium: the browser tests will be skipped"
+fi
+export CIVICFLOW_TEST_ARTIFACTS="${CIVICFLOW_TEST_ARTIFACTS:-$PWD/test-artifacts/screenshots}"
 
 if ! command -v go >/dev/null 2>&1; then
 	log "Go is required (https://go.dev/dl/)"

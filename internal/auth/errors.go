@@ -41,6 +41,55 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many failed login attempts from your address: try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
 }
 
+// LocalizedError is an error of this package with a message in French for
+// the pages besides the English one of the API. It wraps its kind
+// (ErrInvalid, ErrForbidden, ErrConflict…).
+type LocalizedError struct {
+	kind    error
+	msg, fr string
+}
+
+func (e *LocalizedError) Error() string { return e.kind.Error() + ": " + e.msg }
+func (e *LocalizedError) Unwrap() error { return e.kind }
+
+// FR is the message in French.
+func (e *LocalizedError) FR() string { return e.fr }
+
+// ErrConflict: the change contradicts the current state (disabling one's
+// own account…).
+var ErrConflict = errors.New("conflict")
+
+func invalidFR(fr, format string, args ...any) error {
+	return &LocalizedError{kind: ErrInvalid, msg: fmt.Sprintf(format, args...), fr: fr}
+}
+
+func forbiddenFR(fr, msg string) error { return &LocalizedError{kind: ErrForbidden, msg: msg, fr: fr} }
+
+func conflictFR(fr, msg string) error { return &LocalizedError{kind: ErrConflict, msg: msg, fr: fr} }
+
+// MessageFR is the French message of an error of this package, for the
+// pages ("" when it has none: the page then says something general).
+func MessageFR(err error) string {
+	var l interface{ FR() string }
+	if errors.As(err, &l) {
+		return l.FR()
+	}
+	var re *RateLimitedError
+	switch {
+	case errors.As(err, &re):
+		return fmt.Sprintf("trop de tentatives de connexion échouées depuis votre adresse : réessayez dans %d secondes", int(re.RetryAfter.Seconds()+0.999))
+	case errors.Is(err, ErrBadCredentials):
+		return "identifiant ou mot de passe incorrect"
+	case errors.Is(err, ErrDisabled):
+		return "ce compte est désactivé : adressez-vous à un administrateur"
+	case errors.Is(err, ErrCSRF):
+		return "le jeton de sécurité du formulaire manque ou a expiré : rechargez la page et recommencez"
+	case errors.Is(err, ErrForbidden):
+		return "vous n'avez pas le droit de faire cela"
+	}
+	return ""
+}
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
@@ -59,6 +108,8 @@ func HTTPStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, ErrInvalid):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	}
 	return 0
 }

@@ -580,14 +580,14 @@ type NewUser struct {
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
 	u := store.User{Username: NormalizeUsername(nu.Username), DisplayName: strings.TrimSpace(nu.DisplayName)}
 	if !usernameRE.MatchString(u.Username) {
-		return u, invalidf("username %q: use 2 to 63 lower-case letters, digits, dots, dashes or underscores", nu.Username)
+		return u, invalidFR(fmt.Sprintf("identifiant « %s » : utilisez de 2 à 63 lettres minuscules, chiffres, points, tirets ou soulignés", nu.Username), "username %q: use 2 to 63 lower-case letters, digits, dots, dashes or underscores", nu.Username)
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
 	}
 	if e := strings.TrimSpace(nu.Email); e != "" {
 		if !strings.Contains(e, "@") || len(e) > 254 {
-			return u, invalidf("e-mail %q is not an address", e)
+			return u, invalidFR(fmt.Sprintf("« %s » n'est pas une adresse électronique", e), "e-mail %q is not an address", e)
 		}
 		u.Email = &e
 	}
@@ -673,14 +673,14 @@ var roleRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
 // ValidateGroup checks a role and department (an existing department or "*").
 func (s *Service) ValidateGroup(ctx context.Context, role, dept string) error {
 	if !roleRE.MatchString(role) {
-		return invalidf("role %q: use lower-case letters, digits, dashes or underscores", role)
+		return invalidFR(fmt.Sprintf("rôle « %s » : utilisez des lettres minuscules, chiffres, tirets ou soulignés", role), "role %q: use lower-case letters, digits, dashes or underscores", role)
 	}
 	if dept == AllDepartments {
 		return nil
 	}
 	if _, err := s.st.Department(ctx, dept); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return invalidf("department %q does not exist", dept)
+			return invalidFR(fmt.Sprintf("la direction « %s » n'existe pas", dept), "department %q does not exist", dept)
 		}
 		return err
 	}
@@ -732,7 +732,7 @@ func (s *Service) CreateDelegation(ctx context.Context, caller Principal, r Dele
 	}
 	r.Delegator, r.Delegate = NormalizeUsername(r.Delegator), NormalizeUsername(r.Delegate)
 	if r.Delegator != caller.Username && !s.Allowed(ctx, caller, AllDepartments, "delegations", "admin") {
-		return store.Delegation{}, fmt.Errorf("%w: only an administrator delegates someone else's role", ErrForbidden)
+		return store.Delegation{}, forbiddenFR("seul un administrateur délègue le rôle de quelqu'un d'autre", "only an administrator delegates someone else's role")
 	}
 	if r.Department == "" {
 		r.Department = AllDepartments
@@ -742,35 +742,35 @@ func (s *Service) CreateDelegation(ctx context.Context, caller Principal, r Dele
 	}
 	switch {
 	case r.Delegate == "":
-		return store.Delegation{}, invalidf("delegate is missing")
+		return store.Delegation{}, invalidFR("indiquez à qui vous déléguez", "delegate is missing")
 	case r.Delegate == r.Delegator:
-		return store.Delegation{}, invalidf("one cannot delegate to oneself")
+		return store.Delegation{}, invalidFR("on ne peut pas se déléguer un rôle à soi-même", "one cannot delegate to oneself")
 	case r.Role == "":
-		return store.Delegation{}, invalidf("role is missing")
+		return store.Delegation{}, invalidFR("indiquez le rôle délégué", "role is missing")
 	case !r.Until.After(r.From):
-		return store.Delegation{}, invalidf("valid_until must be after valid_from")
+		return store.Delegation{}, invalidFR("la fin de la délégation doit suivre son début", "valid_until must be after valid_from")
 	case !r.Until.After(s.now()):
-		return store.Delegation{}, invalidf("valid_until is in the past")
+		return store.Delegation{}, invalidFR("la fin de la délégation est déjà passée", "valid_until is in the past")
 	case r.Until.Sub(r.From) > MaxDelegation:
-		return store.Delegation{}, invalidf("a delegation lasts at most a year")
+		return store.Delegation{}, invalidFR("une délégation dure au plus un an", "a delegation lasts at most a year")
 	}
 	from, err := s.st.UserByUsername(ctx, r.Delegator)
 	if err != nil {
-		return store.Delegation{}, invalidf("delegator %q does not exist", r.Delegator)
+		return store.Delegation{}, invalidFR(fmt.Sprintf("le délégant « %s » n'existe pas", r.Delegator), "delegator %q does not exist", r.Delegator)
 	}
 	to, err := s.st.UserByUsername(ctx, r.Delegate)
 	if err != nil {
-		return store.Delegation{}, invalidf("delegate %q does not exist", r.Delegate)
+		return store.Delegation{}, invalidFR(fmt.Sprintf("le délégataire « %s » n'existe pas", r.Delegate), "delegate %q does not exist", r.Delegate)
 	}
 	if to.Disabled {
-		return store.Delegation{}, invalidf("delegate %q is disabled", r.Delegate)
+		return store.Delegation{}, invalidFR(fmt.Sprintf("le compte du délégataire « %s » est désactivé", r.Delegate), "delegate %q is disabled", r.Delegate)
 	}
 	ms, err := s.st.MembershipsOf(ctx, from.ID)
 	if err != nil {
 		return store.Delegation{}, err
 	}
 	if !holdsRole(ms, r.Role, r.Department) {
-		return store.Delegation{}, invalidf("%s does not hold %s@%s and so cannot delegate it", r.Delegator, r.Role, r.Department)
+		return store.Delegation{}, invalidFR(fmt.Sprintf("%s n'a pas le rôle %s dans « %s » et ne peut donc pas le déléguer", r.Delegator, r.Role, r.Department), "%s does not hold %s@%s and so cannot delegate it", r.Delegator, r.Role, r.Department)
 	}
 	d := store.Delegation{DelegatorID: from.ID, Delegator: from.Username, DelegateID: to.ID, Delegate: to.Username, Role: r.Role, Department: r.Department,
 		ValidFrom: r.From, ValidUntil: r.Until, Reason: strings.TrimSpace(r.Reason), CreatedAt: s.now()}
@@ -791,7 +791,7 @@ func (s *Service) RevokeDelegation(ctx context.Context, caller Principal, id int
 		return err
 	}
 	if caller.UserID != d.DelegatorID && caller.UserID != d.DelegateID && !s.Allowed(ctx, caller, AllDepartments, "delegations", "admin") {
-		return fmt.Errorf("%w: only the delegator, the delegate or an administrator ends a delegation", ErrForbidden)
+		return forbiddenFR("seuls le délégant, le délégataire ou un administrateur mettent fin à une délégation", "only the delegator, the delegate or an administrator ends a delegation")
 	}
 	if err := s.st.RevokeDelegation(ctx, id, s.now()); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,13 +15,7 @@ import (
 // peopleListDelegations: GET /api/v1/delegations → the delegations the
 // caller gave or received (every delegation for "delegations admin").
 func (s *Server) peopleListDelegations(c echo.Context) error {
-	ctx := c.Request().Context()
-	p := auth.PrincipalFrom(c)
-	uid := p.UserID
-	if s.Auth().Allowed(ctx, p, auth.AllDepartments, "delegations", "admin") && c.QueryParam("mine") == "" {
-		uid = 0
-	}
-	ds, err := s.store.DelegationsInvolving(ctx, uid)
+	ds, err := s.Auth().DelegationsFor(c.Request().Context(), auth.PrincipalFrom(c), c.QueryParam("mine") != "")
 	if err != nil {
 		return err
 	}
@@ -56,98 +49,39 @@ func (s *Server) peopleRevokeDelegation(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// policyRule is a permission rule as the API shows it.
-type policyRule struct {
-	Role       string `json:"role"`
-	Department string `json:"department"`
-	Object     string `json:"object"`
-	Action     string `json:"action"`
-}
-
-func (r policyRule) casbin() store.CasbinRule {
-	return store.NewCasbinRule("p", []string{r.Role, r.Department, r.Object, r.Action})
-}
-
 // peopleListPolicies: GET /api/v1/policies → the permission rules.
 func (s *Server) peopleListPolicies(c echo.Context) error {
-	rs, err := s.store.CasbinRules(c.Request().Context())
+	rs, err := s.Auth().Rules(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	out := []policyRule{}
-	for _, r := range rs {
-		if r.PType == "p" {
-			out = append(out, policyRule{r.V0, r.V1, r.V2, r.V3})
-		}
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (s *Server) bindRule(c echo.Context, fromQuery bool) (policyRule, error) {
-	var r policyRule
-	if fromQuery {
-		r = policyRule{c.QueryParam("role"), c.QueryParam("department"), c.QueryParam("object"), c.QueryParam("action")}
-	} else if err := bindJSON(c, &r); err != nil {
-		return r, err
-	}
-	r.Role, r.Department, r.Object, r.Action = strings.TrimSpace(r.Role), strings.TrimSpace(r.Department), strings.TrimSpace(r.Object), strings.TrimSpace(r.Action)
-	if r.Department == "" {
-		r.Department = auth.AllDepartments
-	}
-	if err := s.Auth().ValidateGroup(c.Request().Context(), r.Role, r.Department); err != nil {
-		return r, peopleErr(c, err)
-	}
-	for name, v := range map[string]string{"object": r.Object, "action": r.Action} {
-		if !ruleWordRE(v) {
-			return r, Errorf(http.StatusUnprocessableEntity, "%s %q: use 1 to 40 lower-case letters, digits, dashes or underscores", name, v)
-		}
-	}
-	return r, nil
-}
-
-func ruleWordRE(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
+	return c.JSON(http.StatusOK, rs)
 }
 
 // peopleAddPolicy: POST /api/v1/policies {"role","department","object",
 // "action"} → 201 (200 if it existed).
 func (s *Server) peopleAddPolicy(c echo.Context) error {
-	r, err := s.bindRule(c, false)
-	if err != nil {
+	var r auth.Rule
+	if err := bindJSON(c, &r); err != nil {
 		return err
 	}
-	n, err := s.store.AddCasbinRules(c.Request().Context(), []store.CasbinRule{r.casbin()})
+	r, added, err := s.Auth().AddRule(c.Request().Context(), auth.PrincipalFrom(c), r, c.RealIP())
 	if err != nil {
-		return err
+		return peopleErr(c, err)
 	}
-	s.Auth().Changed()
 	status := http.StatusOK
-	if n > 0 {
+	if added {
 		status = http.StatusCreated
-		s.peopleAudit(c, "policy.add", "policy", strings.Join([]string{r.Role, r.Department, r.Object, r.Action}, ","), r.Department, r)
 	}
 	return c.JSON(status, r)
 }
 
 // peopleRemovePolicy: DELETE /api/v1/policies?role=&department=&object=&action= → 204.
 func (s *Server) peopleRemovePolicy(c echo.Context) error {
-	r, err := s.bindRule(c, true)
-	if err != nil {
-		return err
+	r := auth.Rule{Role: c.QueryParam("role"), Department: c.QueryParam("department"), Object: c.QueryParam("object"), Action: c.QueryParam("action")}
+	if err := s.Auth().RemoveRule(c.Request().Context(), auth.PrincipalFrom(c), r, c.RealIP()); err != nil {
+		return peopleErr(c, err)
 	}
-	if err := s.store.RemoveCasbinRule(c.Request().Context(), r.casbin()); err != nil {
-		return err
-	}
-	s.Auth().Changed()
-	s.peopleAudit(c, "policy.remove", "policy", strings.Join([]string{r.Role, r.Department, r.Object, r.Action}, ","), r.Department, r)
 	return c.NoContent(http.StatusNoContent)
 }
 
