@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/auth"
@@ -24,7 +25,7 @@ import (
 
 // pageReviewForm is the form of the review task of the fixtures.
 const pageReviewForm = `{"components":[
- {"id":"Field_decision","key":"decision","type":"select","label":"Décision","validate":{"required":true},
+ {"id":"Field_decision","key":"decision","type":"radio","label":"Décision","validate":{"required":true},
   "values":[{"value":"approve","label":"Approuver"},{"value":"reject","label":"Refuser"}]},
  {"id":"Field_comment","key":"comment","type":"textarea","label":"Commentaire","validate":{"maxLength":20}}]}`
 
@@ -32,14 +33,22 @@ const pageReviewForm = `{"components":[
 // quality report (2 errors) was made on a staged CSV, its review task
 // (overdue, offered to voirie stewards), 30 more voirie review tasks
 // (pagination) and a finances task.
-func taskPagesSetup(t *testing.T) peopleBundle {
+func taskPagesSetup(t *testing.T) peopleBundle { return taskPagesSetupWith(t, nil) }
+
+// taskPagesSetupWith is taskPagesSetup with a workflow engine made over
+// the store (nil: none).
+func taskPagesSetupWith(t *testing.T, engine func(*store.Store) client.Client) peopleBundle {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t, storetest.SQLiteURL(t))
 	require.NoError(t, auth.SeedDemo(ctx, st, "demo"))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	srv, err := web.New(web.Deps{Config: cfg, Store: st, TuneAuth: func(o *auth.Options) {
+	var tc client.Client
+	if engine != nil {
+		tc = engine(st)
+	}
+	srv, err := web.New(web.Deps{Config: cfg, Store: st, Temporal: tc, TuneAuth: func(o *auth.Options) {
 		o.Sleep = func(context.Context, time.Duration) error { return nil }
 	}})
 	require.NoError(t, err)
