@@ -204,3 +204,55 @@ func TestTaskPageOtherDepartment(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, rec.Code)
 	require.Contains(t, rec.Body.String(), "Cette tâche n&#39;existe pas.")
 }
+
+// A task reached through a délégation de signature says for whom the
+// person acts, in the inbox and on the task.
+func TestTaskPagesDelegation(t *testing.T) {
+	b := taskPagesSetup(t)
+	ctx := context.Background()
+	dgs, err := b.st.UserByUsername(ctx, "dgs")
+	require.NoError(t, err)
+	sf, err := b.st.UserByUsername(ctx, "steward.finances")
+	require.NoError(t, err)
+	require.NoError(t, b.st.CreateDelegation(ctx, &store.Delegation{DelegatorID: dgs.ID, DelegateID: sf.ID, Role: "approver", Department: "voirie",
+		ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour), Reason: "congés"}))
+	require.NoError(t, b.st.OpenTask(ctx, store.Task{ID: "iv.approval.1", InstanceID: "iv", Node: "approval", Name: "Signature", FlowKey: "publication",
+		Department: "voirie", Role: "approver", Seq: 50}, []string{"approver@voirie"}, nil, nil, nil, nil))
+
+	br := pageSignIn(t, b, "steward.finances")
+	rec := br.do(http.MethodGet, "/tasks", nil)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), `href="/tasks/iv.approval.1"`)
+	require.Contains(t, rec.Body.String(), "pour le compte de dgs")
+	require.NotContains(t, rec.Body.String(), "iv.review.1")
+
+	rec = br.do(http.MethodGet, "/tasks/iv.approval.1", nil)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), "Vous agissez pour le compte de <strong>dgs</strong>")
+	require.Contains(t, rec.Body.String(), `action="/tasks/iv.approval.1/claim"`)
+}
+
+// Claiming from the inbox comes back to it (never to another site) with
+// a French message.
+func TestTaskPageClaim(t *testing.T) {
+	engine := &fakeEngine{}
+	b := taskPagesSetupWith(t, func(st *store.Store) client.Client { engine.st = st; return engine })
+	br := pageSignIn(t, b, "steward.voirie")
+	tok := br.csrf("/tasks")
+	rec := br.do(http.MethodPost, "/tasks/iv.review.1/claim", url.Values{"_csrf": {tok}, "next": {"/tasks?page=2"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	require.Equal(t, "/tasks?page=2", rec.Header().Get("Location"))
+	rec = br.do(http.MethodGet, "/tasks?page=2", nil)
+	require.Contains(t, rec.Body.String(), "Vous avez pris en charge la tâche « Relecture du jeu de données ».")
+
+	rec = br.do(http.MethodPost, "/tasks/iv.review.1/unclaim", url.Values{"_csrf": {tok}, "next": {"//evil.example/x"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "/tasks/iv.review.1", rec.Header().Get("Location"))
+
+	// Offered to stewards: an agent of voirie may not take it.
+	br = pageSignIn(t, b, "agent.voirie")
+	tok = br.csrf("/tasks")
+	rec = br.do(http.MethodPost, "/tasks/iv.review.1/claim", url.Values{"_csrf": {tok}})
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Contains(t, rec.Body.String(), "Cette tâche est proposée à steward@voirie et non à vous.")
+}
