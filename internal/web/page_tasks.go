@@ -319,23 +319,20 @@ func (d *taskData) fieldErrors(probs []service.Problem) {
 		if msg == "" {
 			msg = p.Message
 		}
-		placed := false
-		for i := range d.Fields {
-			if d.Fields[i].Key == p.Field {
-				d.Fields[i].Error = msg
-				placed = true
-			}
-		}
 		label := p.Field
-		for _, f := range d.Fields {
-			if f.Key == p.Field && f.Label != "" {
-				label = f.Label
+		for i, f := range d.Fields {
+			if f.Key == p.Field {
+				d.Fields[i].Error = msg
+				if f.Label != "" {
+					label = f.Label
+				}
 			}
 		}
-		if !placed && p.Field != "" {
-			msg = label + " : " + msg
+		summary := msg
+		if p.Field != "" {
+			summary = label + " : " + msg
 		}
-		d.Problems = append(d.Problems, service.Problem{Field: p.Field, Message: label, Fr: msg})
+		d.Problems = append(d.Problems, service.Problem{Field: p.Field, Message: label, Fr: summary})
 	}
 	type jsProblem struct {
 		Field string `json:"field"`

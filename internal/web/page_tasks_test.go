@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/auth"
@@ -24,7 +25,7 @@ import (
 
 // pageReviewForm is the form of the review task of the fixtures.
 const pageReviewForm = `{"components":[
- {"id":"Field_decision","key":"decision","type":"select","label":"Décision","validate":{"required":true},
+ {"id":"Field_decision","key":"decision","type":"radio","label":"Décision","validate":{"required":true},
   "values":[{"value":"approve","label":"Approuver"},{"value":"reject","label":"Refuser"}]},
  {"id":"Field_comment","key":"comment","type":"textarea","label":"Commentaire","validate":{"maxLength":20}}]}`
 
@@ -32,14 +33,22 @@ const pageReviewForm = `{"components":[
 // quality report (2 errors) was made on a staged CSV, its review task
 // (overdue, offered to voirie stewards), 30 more voirie review tasks
 // (pagination) and a finances task.
-func taskPagesSetup(t *testing.T) peopleBundle {
+func taskPagesSetup(t *testing.T) peopleBundle { return taskPagesSetupWith(t, nil) }
+
+// taskPagesSetupWith is taskPagesSetup with a workflow engine made over
+// the store (nil: none).
+func taskPagesSetupWith(t *testing.T, engine func(*store.Store) client.Client) peopleBundle {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t, storetest.SQLiteURL(t))
 	require.NoError(t, auth.SeedDemo(ctx, st, "demo"))
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	srv, err := web.New(web.Deps{Config: cfg, Store: st, TuneAuth: func(o *auth.Options) {
+	var tc client.Client
+	if engine != nil {
+		tc = engine(st)
+	}
+	srv, err := web.New(web.Deps{Config: cfg, Store: st, Temporal: tc, TuneAuth: func(o *auth.Options) {
 		o.Sleep = func(context.Context, time.Duration) error { return nil }
 	}})
 	require.NoError(t, err)
@@ -194,4 +203,56 @@ func TestTaskPageOtherDepartment(t *testing.T) {
 	rec = br.do(http.MethodGet, "/tasks/nope", nil)
 	require.Equal(t, http.StatusNotFound, rec.Code)
 	require.Contains(t, rec.Body.String(), "Cette tâche n&#39;existe pas.")
+}
+
+// A task reached through a délégation de signature says for whom the
+// person acts, in the inbox and on the task.
+func TestTaskPagesDelegation(t *testing.T) {
+	b := taskPagesSetup(t)
+	ctx := context.Background()
+	dgs, err := b.st.UserByUsername(ctx, "dgs")
+	require.NoError(t, err)
+	sf, err := b.st.UserByUsername(ctx, "steward.finances")
+	require.NoError(t, err)
+	require.NoError(t, b.st.CreateDelegation(ctx, &store.Delegation{DelegatorID: dgs.ID, DelegateID: sf.ID, Role: "approver", Department: "voirie",
+		ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour), Reason: "congés"}))
+	require.NoError(t, b.st.OpenTask(ctx, store.Task{ID: "iv.approval.1", InstanceID: "iv", Node: "approval", Name: "Signature", FlowKey: "publication",
+		Department: "voirie", Role: "approver", Seq: 50}, []string{"approver@voirie"}, nil, nil, nil, nil))
+
+	br := pageSignIn(t, b, "steward.finances")
+	rec := br.do(http.MethodGet, "/tasks", nil)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), `href="/tasks/iv.approval.1"`)
+	require.Contains(t, rec.Body.String(), "pour le compte de dgs")
+	require.NotContains(t, rec.Body.String(), "iv.review.1")
+
+	rec = br.do(http.MethodGet, "/tasks/iv.approval.1", nil)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), "Vous agissez pour le compte de <strong>dgs</strong>")
+	require.Contains(t, rec.Body.String(), `action="/tasks/iv.approval.1/claim"`)
+}
+
+// Claiming from the inbox comes back to it (never to another site) with
+// a French message.
+func TestTaskPageClaim(t *testing.T) {
+	engine := &fakeEngine{}
+	b := taskPagesSetupWith(t, func(st *store.Store) client.Client { engine.st = st; return engine })
+	br := pageSignIn(t, b, "steward.voirie")
+	tok := br.csrf("/tasks")
+	rec := br.do(http.MethodPost, "/tasks/iv.review.1/claim", url.Values{"_csrf": {tok}, "next": {"/tasks?page=2"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	require.Equal(t, "/tasks?page=2", rec.Header().Get("Location"))
+	rec = br.do(http.MethodGet, "/tasks?page=2", nil)
+	require.Contains(t, rec.Body.String(), "Vous avez pris en charge la tâche « Relecture du jeu de données ».")
+
+	rec = br.do(http.MethodPost, "/tasks/iv.review.1/unclaim", url.Values{"_csrf": {tok}, "next": {"//evil.example/x"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "/tasks/iv.review.1", rec.Header().Get("Location"))
+
+	// Offered to stewards: an agent of voirie may not take it.
+	br = pageSignIn(t, b, "agent.voirie")
+	tok = br.csrf("/tasks")
+	rec = br.do(http.MethodPost, "/tasks/iv.review.1/claim", url.Values{"_csrf": {tok}})
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Contains(t, rec.Body.String(), "Cette tâche est proposée à steward@voirie et non à vous.")
 }

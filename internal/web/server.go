@@ -1,7 +1,10 @@
 // Package web is civicflow's HTTP layer on Echo: the internal JSON API under
 // /api/v1, the staff pages, the public catalog and API, health and metrics.
-// Handlers are thin: bind, validate, one store or Temporal call, render.
-// Errors are returned and mapped to problem+json in one place (errors.go).
+// Handlers are thin: bind, call one use case of package service (which
+// authorizes, acts, audits: tasks, requests, datasets; flows, forms and
+// schedules still call the store), render JSON or a page. Errors are returned and
+// mapped to statuses in one place (errors.go): problem+json for the API, a
+// French page for browsers.
 package web
 
 import (

@@ -27,6 +27,8 @@
       problems = JSON.parse(form.getAttribute('data-problems') || '[]');
     } catch (e) { return; }
     if (!schema || !schema.components) { return; }
+    // Schemas written by hand may lack the root's type (form-js needs it).
+    if (!schema.type) { schema.type = 'default'; }
     var viewer = new window.FormViewer.Form({ container: mount });
     viewer.importSchema(schema, values).then(function () {
       var plain = document.getElementById('plain-fields');
