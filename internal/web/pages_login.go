@@ -159,18 +159,22 @@ type dashboardView struct {
 	Delegations             []auth.Delegation
 	OpenTasks, OverdueTasks int
 	TasksHref               string
+	// Urgent are the first open tasks offered to the person, most urgent first.
+	Urgent   []store.Task
+	TaskLink bool // /tasks/{id} exists
+	Now      time.Time
 }
 
 // dashboardPage: GET / greets the person with what waits for them.
 func (s *Server) dashboardPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := auth.PrincipalFrom(c)
-	v := dashboardView{Roles: p.Memberships, Delegations: p.Delegations}
+	v := dashboardView{Roles: p.Memberships, Delegations: p.Delegations, Now: time.Now(), TaskLink: s.hasPage("/tasks/:id")}
 	if s.hasPage("/tasks") && s.mayCall(c, p, "GET /api/v1/tasks") {
 		v.TasksHref = "/tasks"
 	}
 	me := store.Offeree{Username: p.Username, Groups: p.Groups()}
-	open, err := s.store.Tasks(ctx, store.TaskFilter{Open: true, OfferedTo: &me, Limit: 1})
+	open, err := s.store.Tasks(ctx, store.TaskFilter{Open: true, OfferedTo: &me, Limit: 5})
 	if err != nil {
 		return err
 	}
@@ -178,6 +182,6 @@ func (s *Server) dashboardPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.OpenTasks, v.OverdueTasks = open.Total, late.Total
+	v.OpenTasks, v.OverdueTasks, v.Urgent = open.Total, late.Total, open.Tasks
 	return s.page(c, http.StatusOK, "dashboard", v)
 }

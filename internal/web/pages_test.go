@@ -3,16 +3,20 @@ package web_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/web"
 )
 
@@ -303,4 +307,30 @@ func TestPagesNoEnglish(t *testing.T) {
 	anon := &browser{t: t, b: b}
 	text := tags.ReplaceAllString(anon.do(http.MethodGet, "/login", nil).Body.String(), " ")
 	require.Empty(t, leak.FindString(text), "/login")
+}
+
+func TestPagesDashboardTasks(t *testing.T) {
+	b := peopleSetup(t)
+	ctx := context.Background()
+	_, _, err := b.st.DeployFlow(ctx, "publication", "Publication", store.FlowVersion{Checksum: "c", BPMN: "<x/>", Graph: "{}", DeployedBy: "designer"})
+	require.NoError(t, err)
+	require.NoError(t, b.st.CreateInstance(ctx, store.Instance{ID: "d1", FlowKey: "publication", Version: 1, Department: "voirie", Status: "running", StartedBy: "agent.voirie"}, nil))
+	late := time.Now().Add(-50 * time.Hour)
+	soon := time.Now().Add(30 * time.Hour)
+	for i, due := range []*time.Time{&late, &soon, nil} {
+		require.NoError(t, b.st.OpenTask(ctx, store.Task{ID: fmt.Sprintf("d1.review.%d", i), InstanceID: "d1", Node: "review", Name: fmt.Sprintf("Relire le jeu n° %d", i),
+			FlowKey: "publication", Department: "voirie", Role: "steward", Due: due, Seq: int64(i + 1)}, []string{"steward@voirie"}, nil, nil, nil, nil))
+	}
+	page := signedInBrowser(t, b, "steward.voirie").do(http.MethodGet, "/", nil).Body.String()
+	require.Contains(t, page, `<p class="card-figure">3</p>`)
+	require.Contains(t, page, "tâches ouvertes")
+	require.Contains(t, page, "1 tâche en retard"[2:]) // "tâche en retard", singular
+	require.Contains(t, page, "Relire le jeu n° 0")
+	require.Contains(t, page, "il y a 2\u00a0jours")
+	require.Contains(t, page, "en retard</span>")
+	require.Contains(t, page, "demain")
+	require.Contains(t, page, "sans échéance")
+	// Another department's steward sees none of them.
+	page = signedInBrowser(t, b, "steward.finances").do(http.MethodGet, "/", nil).Body.String()
+	require.NotContains(t, page, "Relire le jeu")
 }
