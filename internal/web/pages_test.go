@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/store/storetest"
 	"github.com/civicflow/civicflow/internal/web"
 )
 
@@ -333,4 +335,23 @@ func TestPagesDashboardTasks(t *testing.T) {
 	// Another department's steward sees none of them.
 	page = signedInBrowser(t, b, "steward.finances").do(http.MethodGet, "/", nil).Body.String()
 	require.NotContains(t, page, "Relire le jeu")
+}
+
+func TestPagesLoginOffersProConnectWhenConfigured(t *testing.T) {
+	st := storetest.Open(t, storetest.SQLiteURL(t))
+	cfg := config.Default()
+	cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.OIDCRedirectURL = "https://proconnect.example", "id", "secret", "https://civicflow.example/auth/oidc/callback"
+	srv, err := web.New(web.Deps{Config: cfg, Store: st})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, "/login", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code)
+	require.Contains(t, rec.Body.String(), `href="/auth/oidc/login"`)
+	require.Contains(t, rec.Body.String(), "Se connecter avec ProConnect")
+
+	b := peopleSetup(t) // no OIDC
+	page := (&browser{t: t, b: b}).do(http.MethodGet, "/login", nil).Body.String()
+	require.NotContains(t, page, "ProConnect")
 }
