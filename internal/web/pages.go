@@ -22,6 +22,24 @@ import (
 // flash messages, French error pages) and the sign-in, password and
 // dashboard pages. Page handlers call s.page; errors they return are
 // rendered by renderErrorPage (errors.go routes browsers there).
+//
+// Adding a page (e.g. the inbox):
+//   - internal/web/ui/templates/tasks.html defines "title", "main" and, if
+//     it needs vendored libraries, "head" ({{asset "vendor/form-js/…"}});
+//     {{.Data}} is the handler's view, {{.CSRF}} goes in every POST form,
+//     {{.Principal}} is the person; funcs: date, datetime, relative, number,
+//     decimal, amount, bytes, plural, count, role, objtype, dict, asset.
+//   - the handler: bind → service call → s.page(c, http.StatusOK, "tasks", view),
+//     or on a refused form s.page(c, 422, …) with the French message
+//     (formError / auth.MessageFR), or s.setFlash + 303 after a change;
+//     s.pageFragment renders one block for htmx; a *PageError carries a
+//     French message to the error page.
+//   - the route in a RoutePerm table (RouteTable), its body type in
+//     bodyTypes (mimeForm for forms), and the route in `matrix` of
+//     internal/app/authz_matrix_test.go.
+//   - the main navigation lists /tasks, /requests, /datasets, /designer,
+//     /admin and /audit as soon as a GET route with that path exists, for
+//     the people allowed the JSON route named in navEntries.
 
 // pageRoutes are the permissions of the page routes of this file.
 var pageRoutes = []RoutePerm{

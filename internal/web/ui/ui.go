@@ -241,6 +241,7 @@ func (r *Renderer) funcs() template.FuncMap {
 		"plural":  Plural,
 		"count":   Count,
 		"role":    RoleLabel,
+		"objtype": ObjectTypeLabel,
 		// dict builds a map for sub-templates: {{template "x" dict "A" 1 "B" 2}}.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
@@ -257,6 +258,24 @@ func (r *Renderer) funcs() template.FuncMap {
 			return m, nil
 		},
 	}
+}
+
+var objectTypes = map[string]string{
+	"user": "compte", "department": "direction", "delegation": "délégation", "policy": "règle d'accès",
+	"apitoken": "jeton d'API", "task": "tâche", "tasks": "tâches", "instance": "demande", "instances": "demandes",
+	"dataset": "jeu de données", "datasets": "jeux de données", "flow": "processus", "flows": "processus",
+	"schema": "schéma", "schemas": "schémas", "session": "session", "csrf": "protection CSRF", "release": "version publiée",
+	"file": "fichier", "form": "formulaire", "forms": "formulaires", "schedule": "planification", "report": "rapport de qualité",
+	"users": "comptes", "departments": "directions", "policies": "règles d'accès", "audit": "journal d'audit", "pages": "pages",
+}
+
+// ObjectTypeLabel is the French name of an audit entry's object type (the
+// type itself when unknown).
+func ObjectTypeLabel(t string) string {
+	if l, ok := objectTypes[t]; ok {
+		return l
+	}
+	return t
 }
 
 // RoleLabel is the French name of a role.
