@@ -65,7 +65,7 @@ func errNotOffered(t store.Task) *Error {
 	who := strings.Join(t.Candidates(), ", ")
 	e := Errorf(Forbidden, "task %s is offered to %s, not to you", t.ID, who)
 	if who == "" {
-		return e.French("Cette tâche n'est pas proposée à vous.")
+		return e.French("Cette tâche ne vous est pas proposée.")
 	}
 	return e.French("Cette tâche est proposée à %s et non à vous.", who)
 }
