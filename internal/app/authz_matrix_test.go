@@ -75,7 +75,7 @@ var matrix = map[string]access{
 	// The route lets any signed-in user in; the auth service then lets only
 	// the delegator, the delegate or an administrator end the delegation
 	// (as for DELETE /api/v1/delegations/:id; see the web package's tests).
-	"POST /admin/delegations/:id/revoke":               signedIn(),
+	"POST /admin/delegations/:id/revoke":               {roles: []string{"admin"}, owners: []string{"dgs", "steward.voirie"}}, // the delegator and the delegate
 	"GET /admin/policies":                              inAnyDept("admin"),
 	"POST /admin/policies":                             inAnyDept("admin"),
 	"POST /admin/policies/delete":                      inAnyDept("admin"),
@@ -170,6 +170,7 @@ var lastRoutes = []string{
 	"POST /api/v1/instances/:id/cancel",
 	"POST /requests/:id/cancel",
 	"DELETE /api/v1/users/:id/memberships/:role/:dept",
+	"POST /admin/delegations/:id/revoke",
 	"DELETE /api/v1/delegations/:id",
 }
 
