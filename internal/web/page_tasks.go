@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/labstack/echo/v4"
 
@@ -452,15 +453,35 @@ func (s *Server) afterAssign(c echo.Context, t store.Task, err error, done strin
 	if next == "/" {
 		next = "/tasks/" + url.PathEscape(c.Param("id"))
 	}
+	htmx := c.Request().Header.Get("HX-Request") == "true"
 	var se *service.Error
 	switch {
-	case errors.As(err, &se) && (se.Kind == service.Conflict || se.Kind == service.Unavailable):
+	case errors.As(err, &se) && (htmx || se.Kind == service.Conflict || se.Kind == service.Unavailable):
+		// htmx: a whole page, with the message, rather than a row.
 		s.setFlash(c, "error", frenchOf(se))
+		if htmx {
+			c.Response().Header().Set("HX-Redirect", next)
+			return c.NoContent(http.StatusNoContent)
+		}
+		return c.Redirect(http.StatusSeeOther, next)
 	case err != nil:
 		return err
-	default:
-		s.setFlash(c, "success", fmt.Sprintf(done, taskName(t)))
 	}
+	msg := fmt.Sprintf(done, taskName(t))
+	if htmx {
+		// The row again, in its new state; the message goes to the inbox's
+		// status line (tasks.js).
+		v, err := s.svc.Task(c.Request().Context(), caller(c), t.ID)
+		if err != nil {
+			return err
+		}
+		if b, err := json.Marshal(map[string]string{"inboxStatus": msg}); err == nil {
+			c.Response().Header().Set("HX-Trigger", asciiJSON(b))
+		}
+		row := inboxRow{TaskView: v, Overdue: service.Overdue(v.Task, time.Now()), Candidates: strings.Join(v.Candidates(), ", ")}
+		return s.pageFragment(c, http.StatusOK, "tasks", "rowfragment", map[string]any{"Row": row, "Here": next})
+	}
+	s.setFlash(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -480,4 +501,22 @@ func taskName(t store.Task) string {
 		return t.Name
 	}
 	return t.Node
+}
+
+// asciiJSON escapes the non-ASCII characters of a JSON text (\uXXXX):
+// header values travel as Latin-1 in browsers.
+func asciiJSON(b []byte) string {
+	var sb strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r < 0x80:
+			sb.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&sb, "\\u%04x", r)
+		}
+	}
+	return sb.String()
 }
