@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,6 +205,8 @@ type taskData struct {
 	// Rows are the preview's rows, cells in error marked.
 	Rows   []previewRow
 	Events []timelineEvent
+	// Submitted are the data a closed task was completed with, by field.
+	Submitted []option
 }
 
 type issueRow struct {
@@ -309,6 +312,31 @@ func (s *Server) taskData(c echo.Context, submitted map[string]any) (taskData, e
 		}
 	}
 	d.Events = timeline(det)
+	if !d.Open && t.DataRaw != "" && t.DataRaw != "{}" {
+		var data map[string]any
+		if json.Unmarshal([]byte(t.DataRaw), &data) == nil {
+			labels := map[string]string{}
+			if d.Form != nil {
+				for _, f := range d.Form.Fields {
+					labels[f.Key] = f.Label
+				}
+			}
+			keys := make([]string, 0, len(data))
+			for k := range data {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				v := data[k]
+				txt, ok := v.(string)
+				if !ok {
+					b, _ := json.Marshal(v)
+					txt = string(b)
+				}
+				d.Submitted = append(d.Submitted, option{Value: txt, Label: cmp.Or(labels[k], k)})
+			}
+		}
+	}
 	return d, nil
 }
 

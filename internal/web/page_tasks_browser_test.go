@@ -130,6 +130,13 @@ func TestBrowserReviewTask(t *testing.T) {
 	tab.Screenshot("task-review-done")
 	require.Empty(t, tab.ConsoleErrors())
 
+	// The task, closed, shows who validated it and what was entered.
+	tab.Navigate(ts.URL + "/tasks/iv.review.1")
+	require.Contains(t, tab.Text("dl.facts"), "validée par steward.voirie")
+	require.Contains(t, tab.Text(`section[aria-labelledby="donnees"]`), "Rien à signaler")
+	tab.Screenshot("task-review-closed")
+	tab.RequireAccessible("the closed review task")
+
 	engine.mu.Lock()
 	defer engine.mu.Unlock()
 	require.Len(t, engine.completed, 1)
