@@ -8,9 +8,11 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/labstack/echo/v4"
 
@@ -203,6 +205,8 @@ type taskData struct {
 	// Rows are the preview's rows, cells in error marked.
 	Rows   []previewRow
 	Events []timelineEvent
+	// Submitted are the data a closed task was completed with, by field.
+	Submitted []option
 }
 
 type issueRow struct {
@@ -308,6 +312,31 @@ func (s *Server) taskData(c echo.Context, submitted map[string]any) (taskData, e
 		}
 	}
 	d.Events = timeline(det)
+	if !d.Open && t.DataRaw != "" && t.DataRaw != "{}" {
+		var data map[string]any
+		if json.Unmarshal([]byte(t.DataRaw), &data) == nil {
+			labels := map[string]string{}
+			if d.Form != nil {
+				for _, f := range d.Form.Fields {
+					labels[f.Key] = f.Label
+				}
+			}
+			keys := make([]string, 0, len(data))
+			for k := range data {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				v := data[k]
+				txt, ok := v.(string)
+				if !ok {
+					b, _ := json.Marshal(v)
+					txt = string(b)
+				}
+				d.Submitted = append(d.Submitted, option{Value: txt, Label: cmp.Or(labels[k], k)})
+			}
+		}
+	}
 	return d, nil
 }
 
@@ -452,15 +481,35 @@ func (s *Server) afterAssign(c echo.Context, t store.Task, err error, done strin
 	if next == "/" {
 		next = "/tasks/" + url.PathEscape(c.Param("id"))
 	}
+	htmx := c.Request().Header.Get("HX-Request") == "true"
 	var se *service.Error
 	switch {
-	case errors.As(err, &se) && (se.Kind == service.Conflict || se.Kind == service.Unavailable):
+	case errors.As(err, &se) && (htmx || se.Kind == service.Conflict || se.Kind == service.Unavailable):
+		// htmx: a whole page, with the message, rather than a row.
 		s.setFlash(c, "error", frenchOf(se))
+		if htmx {
+			c.Response().Header().Set("HX-Redirect", next)
+			return c.NoContent(http.StatusNoContent)
+		}
+		return c.Redirect(http.StatusSeeOther, next)
 	case err != nil:
 		return err
-	default:
-		s.setFlash(c, "success", fmt.Sprintf(done, taskName(t)))
 	}
+	msg := fmt.Sprintf(done, taskName(t))
+	if htmx {
+		// The row again, in its new state; the message goes to the inbox's
+		// status line (tasks.js).
+		v, err := s.svc.Task(c.Request().Context(), caller(c), t.ID)
+		if err != nil {
+			return err
+		}
+		if b, err := json.Marshal(map[string]string{"inboxStatus": msg}); err == nil {
+			c.Response().Header().Set("HX-Trigger", asciiJSON(b))
+		}
+		row := inboxRow{TaskView: v, Overdue: service.Overdue(v.Task, time.Now()), Candidates: strings.Join(v.Candidates(), ", ")}
+		return s.pageFragment(c, http.StatusOK, "tasks", "rowfragment", map[string]any{"Row": row, "Here": next})
+	}
+	s.setFlash(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -480,4 +529,22 @@ func taskName(t store.Task) string {
 		return t.Name
 	}
 	return t.Node
+}
+
+// asciiJSON escapes the non-ASCII characters of a JSON text (\uXXXX):
+// header values travel as Latin-1 in browsers.
+func asciiJSON(b []byte) string {
+	var sb strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r < 0x80:
+			sb.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&sb, "\\u%04x", r)
+		}
+	}
+	return sb.String()
 }

@@ -27,6 +27,7 @@ type fakeEngine struct {
 	st        *store.Store
 	mu        sync.Mutex
 	completed []workflows.CompleteRequest
+	seq       int64
 }
 
 func (f *fakeEngine) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
@@ -41,6 +42,20 @@ func (f *fakeEngine) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflow
 		f.mu.Unlock()
 		if err := f.st.CloseTask(ctx, store.TaskClosing{ID: t.ID, InstanceID: t.InstanceID, Node: t.Node, Status: workflows.TaskCompleted,
 			By: req.Actor.Username, OnBehalfOf: req.Actor.OnBehalfOf, Data: req.Data, At: time.Now(), Seq: 1000}); err != nil {
+			return nil, err
+		}
+	}
+	if o.UpdateName == workflows.UpdateClaim || o.UpdateName == workflows.UpdateUnclaim {
+		req := o.Args[0].(workflows.ClaimRequest)
+		who := req.Actor.Username
+		if o.UpdateName == workflows.UpdateUnclaim {
+			who = ""
+		}
+		f.mu.Lock()
+		f.seq++
+		seq := f.seq
+		f.mu.Unlock()
+		if err := f.st.AssignTask(ctx, req.TaskID, who, time.Now(), 100+seq); err != nil {
 			return nil, err
 		}
 	}
@@ -79,6 +94,16 @@ func TestBrowserReviewTask(t *testing.T) {
 	tab.Screenshot("tasks-inbox")
 	tab.RequireAccessible("the inbox")
 
+	// Taking the task from the inbox: htmx swaps its row, the focus goes
+	// to the row's new button, the status line says what happened.
+	tab.Click(`#tache-iv\.review\.1 form[action$="/claim"] button`)
+	tab.WaitVisible(`#tache-iv\.review\.1 form[action$="/unclaim"] button`)
+	require.Contains(t, tab.Text(`#tache-iv\.review\.1`), "prise par steward.voirie")
+	require.Equal(t, "button", tab.Focus().Tag)
+	require.Contains(t, browsertest.Eval[string](tab, `document.getElementById('inbox-status').textContent`), "Vous avez pris en charge la tâche")
+	tab.Screenshot("tasks-inbox-claimed")
+	tab.RequireAccessible("the inbox after a claim")
+
 	tab.ClickAndWait(`tr.overdue a[href="/tasks/iv.review.1"]`)
 	tab.WaitVisible(`#task-form[data-viewer="ready"]`)
 	tab.WaitVisible(`#form-viewer .fjs-form`)
@@ -104,6 +129,13 @@ func TestBrowserReviewTask(t *testing.T) {
 	require.Contains(t, tab.Text(".alert"), "La tâche « Relecture du jeu de données » est validée.")
 	tab.Screenshot("task-review-done")
 	require.Empty(t, tab.ConsoleErrors())
+
+	// The task, closed, shows who validated it and what was entered.
+	tab.Navigate(ts.URL + "/tasks/iv.review.1")
+	require.Contains(t, tab.Text("dl.facts"), "validée par steward.voirie")
+	require.Contains(t, tab.Text(`section[aria-labelledby="donnees"]`), "Rien à signaler")
+	tab.Screenshot("task-review-closed")
+	tab.RequireAccessible("the closed review task")
 
 	engine.mu.Lock()
 	defer engine.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -255,4 +256,42 @@ func TestTaskPageClaim(t *testing.T) {
 	rec = br.do(http.MethodPost, "/tasks/iv.review.1/claim", url.Values{"_csrf": {tok}})
 	require.Equal(t, http.StatusForbidden, rec.Code)
 	require.Contains(t, rec.Body.String(), "Cette tâche est proposée à steward@voirie et non à vous.")
+}
+
+// htmx claims get the row back, in its new state, and the message in an
+// ASCII-safe HX-Trigger header.
+func TestTaskPageClaimHTMX(t *testing.T) {
+	engine := &fakeEngine{}
+	b := taskPagesSetupWith(t, func(st *store.Store) client.Client { engine.st = st; return engine })
+	br := pageSignIn(t, b, "steward.voirie")
+	tok := br.csrf("/tasks")
+	hx := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(url.Values{"_csrf": {tok}, "next": {"/tasks"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: br.cookie})
+		rec := httptest.NewRecorder()
+		b.srv.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	rec := hx("/tasks/iv.review.1/claim")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	body := rec.Body.String()
+	require.True(t, strings.HasPrefix(strings.TrimSpace(body), `<tr class="overdue" id="tache-iv.review.1">`), body)
+	require.Contains(t, body, "prise par steward.voirie")
+	require.Contains(t, body, `action="/tasks/iv.review.1/unclaim"`)
+	require.NotContains(t, body, "<html")
+	trig := rec.Header().Get("HX-Trigger")
+	require.Equal(t, `{"inboxStatus":"Vous avez pris en charge la t\u00e2che \u00ab Relecture du jeu de donn\u00e9es \u00bb."}`, trig)
+	var ev map[string]string
+	require.NoError(t, json.Unmarshal([]byte(trig), &ev))
+	require.Equal(t, "Vous avez pris en charge la tâche « Relecture du jeu de données ».", ev["inboxStatus"])
+
+	// Refused under htmx: a whole page with the French message.
+	br2 := pageSignIn(t, b, "agent.voirie")
+	tok, br = br2.csrf("/tasks"), br2
+	rec = hx("/tasks/iv.review.1/claim")
+	require.Equal(t, http.StatusNoContent, rec.Code)
+	require.Equal(t, "/tasks", rec.Header().Get("HX-Redirect"))
 }

@@ -55,6 +55,19 @@
       ev.stopPropagation();
     });
   }
+  // Inbox: after a claim or an unclaim (htmx swaps the row), say what
+  // happened to screen readers and give the focus to the row's new button.
+  document.addEventListener('inboxStatus', function (ev) {
+    var status = document.getElementById('inbox-status');
+    if (status && ev.detail && ev.detail.value) { status.textContent = ev.detail.value; }
+  });
+  document.addEventListener('htmx:afterSwap', function (ev) {
+    var row = ev.detail && ev.detail.elt;
+    if (!row || !row.closest) { return; }
+    var swapped = document.getElementById(row.id) || row;
+    var btn = swapped.querySelector && (swapped.querySelector('button') || swapped.querySelector('a'));
+    if (btn) { btn.focus(); }
+  });
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start);
   } else {
