@@ -81,35 +81,26 @@ func TestBrowserPublicationJourney(t *testing.T) {
 	agent.WaitVisible("#diagram[data-ready='true']")
 	check(agent, "request-started")
 
-	// The steward: the review task, from the inbox.
-	steward := br.NewPerson()
-	signIn(steward, "steward.voirie")
-	steward.Navigate(e.base + "/tasks")
-	until(steward, "the review task in the steward's inbox", func() bool {
-		return strings.Contains(steward.Text("main"), "Revue qualité")
-	})
-	check(steward, "inbox-steward")
-	steward.ClickAndWait("main a[href^='/tasks/'][href*='.review.']")
-	require.Contains(t, steward.Text("main"), "Rapport de qualité")
-	steward.WaitVisible("#task-form[data-viewer='ready']")
-	check(steward, "task-review")
-	chooseDecision(t, steward, "Approuver")
-	steward.ClickAndWait("#task-form button[type=submit]")
-	check(steward, "after-review")
-
-	// The DGS: the approval.
-	dgs := br.NewPerson()
-	signIn(dgs, "dgs")
-	dgs.Navigate(e.base + "/tasks")
-	until(dgs, "the approval in the DGS's inbox", func() bool {
-		return strings.Contains(dgs.Text("main"), "Approbation")
-	})
-	check(dgs, "inbox-dgs")
-	dgs.ClickAndWait("main a[href^='/tasks/'][href*='.approval.']")
-	dgs.WaitVisible("#task-form[data-viewer='ready']")
-	check(dgs, "task-approval")
-	chooseDecision(t, dgs, "Publier")
-	dgs.ClickAndWait("#task-form button[type=submit]")
+	// The steward reviews, then the DGS approves, each from their inbox.
+	decide := func(user, task, node, decision string) {
+		t.Helper()
+		tab := br.NewPerson()
+		signIn(tab, user)
+		tab.Navigate(e.base + "/tasks")
+		until(tab, "the "+node+" task in the inbox of "+user, func() bool {
+			return strings.Contains(tab.Text("main"), task)
+		})
+		check(tab, "inbox-"+user)
+		tab.ClickAndWait("main a[href^='/tasks/'][href*='." + node + ".']")
+		require.Contains(t, tab.Text("main"), "Rapport de qualité")
+		tab.WaitVisible("#task-form[data-viewer='ready']")
+		check(tab, "task-"+node)
+		chooseDecision(t, tab, decision)
+		tab.ClickAndWait("#task-form button[type=submit]")
+		check(tab, "after-"+node)
+	}
+	decide("steward.voirie", "Revue qualité", "review", "Approuver")
+	decide("dgs", "Approbation", "approval", "Publier")
 
 	// The release, seen from the dataset and the request.
 	agent.Navigate(dataset)

@@ -291,19 +291,26 @@ func (s *Server) datasetUpload(c echo.Context) error {
 	id := c.Param("id")
 	f, err := s.svc.StageFile(c.Request().Context(), caller(c), id, func() (string, io.Reader, error) { return multipartFile(c) })
 	if err != nil {
-		msg := inputErrorFR(err)
-		if msg == "" {
-			return err
-		}
-		v, verr := s.datasetView(c, id)
-		if verr != nil {
-			return verr
-		}
-		v.UploadError = msg
-		return s.page(c, problemStatus(err), "dataset", v)
+		return s.datasetPageWithError(c, id, err, func(v *datasetView, msg string) { v.UploadError = msg })
 	}
 	s.setFlash(c, "success", "Le fichier « "+f.Name+" » a été déposé. Vous pouvez lancer sa publication.")
 	return c.Redirect(http.StatusSeeOther, "/datasets/"+url.PathEscape(id)+"#publier")
+}
+
+// datasetPageWithError shows the dataset page again with the French
+// message of err beside the action that failed (set puts it there), or
+// returns err when it is not about the person's input.
+func (s *Server) datasetPageWithError(c echo.Context, id string, err error, set func(*datasetView, string)) error {
+	msg := inputErrorFR(err)
+	if msg == "" {
+		return err
+	}
+	v, verr := s.datasetView(c, id)
+	if verr != nil {
+		return verr
+	}
+	set(&v, msg)
+	return s.page(c, problemStatus(err), "dataset", v)
 }
 
 // publicationFlow is the flow a dataset page starts.
@@ -319,16 +326,7 @@ func (s *Server) datasetPublish(c echo.Context) error {
 	rid, err := s.svc.StartRequest(ctx, caller(c), service.StartInput{Flow: publicationFlow, Department: d.Department,
 		Variables: map[string]any{"dataset": d.ID, "file": file}})
 	if err != nil {
-		msg := inputErrorFR(err)
-		if msg == "" {
-			return err
-		}
-		v, verr := s.datasetView(c, id)
-		if verr != nil {
-			return verr
-		}
-		v.PublishError = msg
-		return s.page(c, problemStatus(err), "dataset", v)
+		return s.datasetPageWithError(c, id, err, func(v *datasetView, msg string) { v.PublishError = msg })
 	}
 	s.setFlash(c, "success", "La publication a démarré : suivez ici son avancement.")
 	return c.Redirect(http.StatusSeeOther, "/requests/"+url.PathEscape(rid))
