@@ -1,10 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -14,9 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/civicflow/civicflow/internal/app"
 	"github.com/civicflow/civicflow/internal/auth"
-	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/store/storetest"
 	"github.com/civicflow/civicflow/internal/web"
 )
@@ -199,20 +195,6 @@ func (a access) holdsRole(u auth.DemoUser) bool {
 		}
 	}
 	return false
-}
-
-func startAppOn(t *testing.T, dbURL string) *env {
-	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DB = dbURL
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.TemporalPort = 0
-	cfg.Demo = true
-	a, err := app.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Mode{HTTP: true, Worker: true})
-	require.NoError(t, err)
-	t.Cleanup(a.Stop)
-	return &env{t: t, app: a, base: "http://" + a.Addr()}
 }
 
 func TestRouteAuthorizationMatrix(t *testing.T) {

@@ -34,10 +34,15 @@ type env struct {
 	base string
 }
 
-func startApp(t *testing.T) *env {
+func startApp(t *testing.T) *env { return startAppOn(t, "") }
+
+// startAppOn starts the whole application on the database dbURL ("" for
+// the data directory's SQLite file).
+func startAppOn(t *testing.T, dbURL string) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	cfg.DB = dbURL
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.TemporalPort = 0
 	cfg.Demo = true
