@@ -135,6 +135,7 @@ func TestBrowserAdminPages(t *testing.T) {
 		require.Contains(t, tab.Text("h1"), p.h1, p.path)
 		tab.Screenshot(p.name)
 		tab.RequireAccessible(p.path)
+		tab.TabThrough(60) // every focusable element shows its focus
 	}
 
 	// A form error is shown next to the form, in French.
