@@ -636,6 +636,20 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p Principal, current, p
 	return nil
 }
 
+// ChangeOwnPasswordAndRenew is ChangeOwnPassword followed by a new session
+// for the client that asked (its old one ended with the others): the
+// session token and its expiry.
+func (s *Service) ChangeOwnPasswordAndRenew(ctx context.Context, p Principal, current, password, ip, ua string) (string, time.Time, error) {
+	if err := s.ChangeOwnPassword(ctx, p, current, password, ip); err != nil {
+		return "", time.Time{}, err
+	}
+	u, err := s.st.UserByID(ctx, p.UserID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return s.StartSession(ctx, u, "password", ip, ua)
+}
+
 func (s *Service) replacePassword(ctx context.Context, userID int64, password string, revokeTokens bool) error {
 	u, err := s.st.UserByID(ctx, userID)
 	if err != nil {

@@ -363,7 +363,7 @@ func truncate(s string, n int) string {
 type Focused struct {
 	Tag, ID, Name, Type, Text, Href string
 	// Visible: the focused element shows a focus indicator (an outline or
-	// a box-shadow while :focus-visible).
+	// a box-shadow).
 	Visible bool
 }
 
@@ -394,7 +394,7 @@ func (tb *Tab) Focus() Focused {
 		const shadow = cs.boxShadow && cs.boxShadow !== "none";
 		return {Tag: el.tagName.toLowerCase(), ID: el.id || "", Name: el.getAttribute("name") || "", Type: el.getAttribute("type") || "",
 			Text: (el.innerText || el.value || "").trim().slice(0, 60), Href: el.getAttribute("href") || "",
-			Visible: el.matches(":focus-visible") && (outline || shadow)};
+			Visible: outline || shadow};
 	})()`)
 }
 
@@ -420,5 +420,25 @@ func (tb *Tab) TabTo(want func(Focused) bool, max int) []Focused {
 		path = append(path, f.String())
 	}
 	tb.t.Fatalf("no matching element after %d Tab presses; focus went through:\n  %s", max, strings.Join(path, "\n  "))
+	return seen
+}
+
+// TabThrough presses Tab n times (or until the focus comes back to the
+// first element) and fails the test for every focused element whose focus
+// is not visible. It returns the elements reached.
+func (tb *Tab) TabThrough(n int) []Focused {
+	tb.t.Helper()
+	var seen []Focused
+	for i := 0; i < n; i++ {
+		tb.Press(kb.Tab)
+		f := tb.Focus()
+		if len(seen) > 0 && f == seen[0] {
+			break
+		}
+		seen = append(seen, f)
+		if f.Tag != "body" && !f.Visible {
+			tb.t.Errorf("focus is not visible on %s", f)
+		}
+	}
 	return seen
 }

@@ -64,11 +64,13 @@ func TestBrowserSignIn(t *testing.T) {
 	require.Contains(t, tab.Text("h1"), "Changer le mot de passe")
 	tab.Screenshot("password")
 	tab.RequireAccessible("the change-password page")
+	tab.TabThrough(30)
 
 	tab.Navigate(base + "/")
 	require.Contains(t, tab.Text("h1"), "Bonjour, Agent Voirie")
 	tab.Screenshot("dashboard")
 	tab.RequireAccessible("the dashboard")
+	tab.TabThrough(30)
 
 	// A page that does not exist: the French 404 page.
 	tab.Navigate(base + "/nulle-part")
@@ -135,6 +137,7 @@ func TestBrowserAdminPages(t *testing.T) {
 		require.Contains(t, tab.Text("h1"), p.h1, p.path)
 		tab.Screenshot(p.name)
 		tab.RequireAccessible(p.path)
+		tab.TabThrough(60) // every focusable element shows its focus
 	}
 
 	// A form error is shown next to the form, in French.

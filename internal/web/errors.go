@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/workflows"
@@ -151,6 +152,9 @@ func toProblem(err error) (Problem, bool) {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return Problem{Title: "Conflict", Status: 409, Detail: "an instance with this id already runs"}, false
+	}
+	if st := auth.HTTPStatus(err); st != 0 { // errors of the auth service that no handler converted
+		return Problem{Title: http.StatusText(st), Status: st, Detail: err.Error()}, false
 	}
 	for _, m := range statusOf {
 		if errors.Is(err, m.err) {

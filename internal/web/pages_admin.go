@@ -474,29 +474,43 @@ func (s *Server) adminRemovePolicy(c echo.Context) error {
 const auditPageSize = 50
 
 type auditView struct {
-	Filter  store.AuditFilter
-	Entries []store.AuditEntry
+	Filter      store.AuditQuery
+	From, To    string // the period as typed (YYYY-MM-DD)
+	Departments []store.Department
+	Entries     []store.AuditEntry
 	// Next is the link to the next (older) page ("" on the last one), First
 	// to the newest entries, Export to the CSV of the same filters.
 	Next, First, Export template.URL
 }
 
-// auditFilter reads the filters of /audit and /audit/export.
-func auditFilter(c echo.Context) (store.AuditFilter, error) {
-	f := store.AuditFilter{Actor: strings.TrimSpace(c.QueryParam("actor")), Action: strings.TrimSpace(c.QueryParam("action")), Outcome: c.QueryParam("outcome")}
+// auditFilter reads the filters of /audit and /audit/export: actor,
+// action, outcome, department, from and to (dates, both included), before.
+func auditFilter(c echo.Context) (store.AuditQuery, url.Values, error) {
+	f := store.AuditQuery{AuditFilter: store.AuditFilter{Actor: strings.TrimSpace(c.QueryParam("actor")), Action: strings.TrimSpace(c.QueryParam("action")), Outcome: c.QueryParam("outcome")},
+		Department: strings.TrimSpace(c.QueryParam("department"))}
 	switch f.Outcome {
 	case "", audit.OK, audit.Denied, audit.Error:
 	default:
-		return f, &PageError{Status: http.StatusBadRequest, Msg: "Le filtre « résultat » ne peut valoir que ok, denied ou error."}
+		return f, nil, &PageError{Status: http.StatusBadRequest, Msg: "Le filtre « résultat » ne peut valoir que ok, denied ou error."}
+	}
+	var ok1, ok2 bool
+	f.From, ok1 = parseFormDate(c.QueryParam("from"), false)
+	f.To, ok2 = parseFormDate(c.QueryParam("to"), true)
+	if !ok1 || !ok2 {
+		return f, nil, &PageError{Status: http.StatusBadRequest, Msg: "Les dates de la période doivent être de la forme AAAA-MM-JJ."}
 	}
 	if v := c.QueryParam("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return f, &PageError{Status: http.StatusBadRequest, Msg: "Le numéro de page demandé n'est pas valide."}
+			return f, nil, &PageError{Status: http.StatusBadRequest, Msg: "Le numéro de page demandé n'est pas valide."}
 		}
 		f.BeforeID = n
 	}
-	return f, nil
+	q := url.Values{}
+	for _, k := range []string{"actor", "action", "outcome", "department", "from", "to"} {
+		setIf(q, k, strings.TrimSpace(c.QueryParam(k)))
+	}
+	return f, q, nil
 }
 
 func setIf(q url.Values, k, v string) {
@@ -516,28 +530,29 @@ func statusOr(err error, def int) int {
 	return def
 }
 
-// auditPage: GET /audit?actor=&action=&outcome=&before=ID: the audit log,
-// newest first, 50 entries a page.
+// auditPage: GET /audit?actor=&action=&outcome=&department=&from=&to=&before=ID:
+// the audit log, newest first, 50 entries a page.
 func (s *Server) auditPage(c echo.Context) error {
-	f, err := auditFilter(c)
+	f, q, err := auditFilter(c)
 	if err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	f.Limit = auditPageSize + 1
-	es, err := s.store.AuditEntries(c.Request().Context(), f)
+	es, err := s.store.AuditSearch(ctx, f)
 	if err != nil {
 		return err
 	}
-	v := auditView{Filter: f, Entries: es}
-	q := url.Values{}
-	setIf(q, "actor", f.Actor)
-	setIf(q, "action", f.Action)
-	setIf(q, "outcome", f.Outcome)
+	ds, err := s.store.Departments(ctx)
+	if err != nil {
+		return err
+	}
+	v := auditView{Filter: f, From: q.Get("from"), To: q.Get("to"), Departments: ds, Entries: es}
 	// The values are escaped by Encode: safe as URLs.
 	v.First, v.Export = template.URL("/audit?"+q.Encode()), template.URL("/audit/export?"+q.Encode())
 	if len(es) > auditPageSize {
 		v.Entries = es[:auditPageSize]
-		setIf(q, "before", strconv.FormatInt(v.Entries[auditPageSize-1].ID, 10))
+		q.Set("before", strconv.FormatInt(v.Entries[auditPageSize-1].ID, 10))
 		v.Next = template.URL("/audit?" + q.Encode())
 	}
 	return s.page(c, http.StatusOK, "audit", v)
@@ -549,7 +564,7 @@ const auditExportMax = 100000
 // auditExport: GET /audit/export?filters → CSV (";"-separated, UTF-8 with
 // BOM, as French spreadsheets open it), newest first.
 func (s *Server) auditExport(c echo.Context) error {
-	f, err := auditFilter(c)
+	f, _, err := auditFilter(c)
 	if err != nil {
 		return err
 	}
@@ -561,7 +576,7 @@ func (s *Server) auditExport(c echo.Context) error {
 	n := 0
 	for n < auditExportMax {
 		f.Limit = 1000
-		es, err := s.store.AuditEntries(c.Request().Context(), f)
+		es, err := s.store.AuditSearch(c.Request().Context(), f)
 		if err != nil {
 			return err
 		}

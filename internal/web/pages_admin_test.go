@@ -177,6 +177,11 @@ func TestAuditPages(t *testing.T) {
 	require.NotContains(t, rec.Body.String(), "agent.finances")
 	require.Equal(t, http.StatusBadRequest, br.do(http.MethodGet, "/audit?outcome=lol", nil).Code)
 	require.Equal(t, http.StatusBadRequest, br.do(http.MethodGet, "/audit?before=x", nil).Code)
+	require.Equal(t, http.StatusBadRequest, br.do(http.MethodGet, "/audit?from=31/12/2026", nil).Code)
+	today := time.Now().Format("2006-01-02")
+	require.Contains(t, br.do(http.MethodGet, "/audit?from="+today+"&to="+today+"&outcome=denied", nil).Body.String(), "agent.voirie")
+	require.Contains(t, br.do(http.MethodGet, "/audit?from=2001-01-01&to=2001-01-31", nil).Body.String(), "Aucune entrée ne correspond")
+	require.Contains(t, br.do(http.MethodGet, "/audit?department=voirie", nil).Body.String(), "Aucune entrée ne correspond")
 
 	next := regexp.MustCompile(`href="/audit\?([^"]+)">Entrées plus anciennes`).FindStringSubmatch(br.do(http.MethodGet, "/audit", nil).Body.String())
 	require.NotNil(t, next)
@@ -184,7 +189,7 @@ func TestAuditPages(t *testing.T) {
 	require.Equal(t, 200, rec.Code)
 	require.Contains(t, rec.Body.String(), "Entrées antérieures")
 
-	rec = br.do(http.MethodGet, "/audit/export?outcome=denied", nil)
+	rec = br.do(http.MethodGet, "/audit/export?outcome=denied&from="+today, nil)
 	require.Equal(t, 200, rec.Code)
 	require.Contains(t, rec.Header().Get("Content-Type"), "text/csv")
 	require.Contains(t, rec.Header().Get("Content-Disposition"), "journal-audit-")

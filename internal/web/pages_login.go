@@ -118,10 +118,9 @@ func (s *Server) passwordSubmit(c echo.Context) error {
 		v.Error = "Le mot de passe n'a pas été changé : corrigez le champ signalé."
 		return s.page(c, http.StatusUnprocessableEntity, "password", v)
 	}
-	ctx := c.Request().Context()
-	p := auth.PrincipalFrom(c)
 	svc := s.Auth()
-	if err := svc.ChangeOwnPassword(ctx, p, current, pw, c.RealIP()); err != nil {
+	token, exp, err := svc.ChangeOwnPasswordAndRenew(c.Request().Context(), auth.PrincipalFrom(c), current, pw, c.RealIP(), c.Request().UserAgent())
+	if err != nil {
 		var pe *auth.PasswordError
 		var rl *auth.RateLimitedError
 		switch {
@@ -138,14 +137,6 @@ func (s *Server) passwordSubmit(c echo.Context) error {
 		}
 		v.Error = "Le mot de passe n'a pas été changé : corrigez le champ signalé."
 		return s.page(c, http.StatusUnprocessableEntity, "password", v)
-	}
-	u, err := s.store.UserByID(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	token, exp, err := svc.StartSession(ctx, u, "password", c.RealIP(), c.Request().UserAgent())
-	if err != nil {
-		return err
 	}
 	svc.SetSessionCookie(c, token, exp)
 	s.setFlash(c, "success", "Votre mot de passe a été changé. Vos autres sessions ont été fermées.")

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -215,6 +216,25 @@ func TestStaticAssets(t *testing.T) {
 	require.Contains(t, rec.Header().Get("Content-Type"), "text/css")
 	rec = br.do(http.MethodGet, "/static/vendor/htmx/htmx.min.js", nil)
 	require.Equal(t, 200, rec.Code)
+	require.Equal(t, 52182, rec.Body.Len(), "no gzip without Accept-Encoding")
+
+	// Compressed once, with its own validator.
+	req := httptest.NewRequest(http.MethodGet, "/static/vendor/form-js/form-viewer.umd.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	rec = httptest.NewRecorder()
+	b.srv.Handler().ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code)
+	require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+	require.Contains(t, rec.Header().Get("Content-Type"), "javascript")
+	zr, err := gzip.NewReader(rec.Body)
+	require.NoError(t, err)
+	n, err := io.Copy(io.Discard, zr)
+	require.NoError(t, err)
+	require.EqualValues(t, 1259659, n)
+	req.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+	rec = httptest.NewRecorder()
+	b.srv.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusNotModified, rec.Code)
 	require.Equal(t, http.StatusNotFound, br.do(http.MethodGet, "/static/../pages.go", nil).Code)
 	rec = br.do(http.MethodGet, "/static/nope.js", nil)
 	require.Equal(t, http.StatusNotFound, rec.Code)

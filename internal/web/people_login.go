@@ -98,22 +98,13 @@ func (s *Server) peopleChangePassword(c echo.Context) error {
 	if err := bindJSON(c, &r); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	p := auth.PrincipalFrom(c)
 	svc := s.Auth()
-	if err := svc.ChangeOwnPassword(ctx, p, r.Current, r.New, c.RealIP()); err != nil {
+	token, exp, err := svc.ChangeOwnPasswordAndRenew(c.Request().Context(), auth.PrincipalFrom(c), r.Current, r.New, c.RealIP(), c.Request().UserAgent())
+	if err != nil {
 		if errors.Is(err, auth.ErrBadCredentials) {
 			return Errorf(http.StatusForbidden, "the current password is wrong")
 		}
 		return peopleErr(c, err)
-	}
-	u, err := s.store.UserByID(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	token, exp, err := svc.StartSession(ctx, u, "password", c.RealIP(), c.Request().UserAgent())
-	if err != nil {
-		return err
 	}
 	svc.SetSessionCookie(c, token, exp)
 	return c.JSON(http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC(), "csrf_token": auth.CSRFTokenFor(token)})

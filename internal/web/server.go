@@ -113,7 +113,9 @@ func New(d Deps) (*Server, error) {
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; font-src 'self' data:; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: func(c echo.Context) bool {
-		return c.Request().URL.Path == "/metrics"
+		// Static files come compressed once and for all (ui.Renderer.Static).
+		p := c.Request().URL.Path
+		return p == "/metrics" || strings.HasPrefix(p, ui.StaticPrefix)
 	}}))
 	e.Use(bodyLimit(s.cfg.MaxUploadBytes))
 

@@ -14,6 +14,7 @@ package ui
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -21,10 +22,13 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicflow/civicflow/internal/auth"
@@ -74,6 +78,7 @@ type Renderer struct {
 	pages  map[string]*template.Template
 	hashes map[string]string // static path → short content hash
 	static fs.FS
+	gz     sync.Map // static path → []byte, gzip -9, made on first request
 }
 
 // New parses every template and hashes every static file; a template
@@ -199,7 +204,9 @@ const StaticPrefix = "/static/"
 
 // Static serves the static files under StaticPrefix. Requests that carry
 // the file's current hash (?v=…, as Asset writes them) are cached for a
-// year (immutable); others for five minutes.
+// year (immutable); others for five minutes. Files of 1 KiB or more go
+// compressed (gzip -9, once per process) to clients that accept gzip: the
+// server's gzip middleware must skip StaticPrefix.
 func (r *Renderer) Static() http.Handler {
 	files := http.StripPrefix(strings.TrimSuffix(StaticPrefix, "/"), http.FileServerFS(r.static))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -209,17 +216,69 @@ func (r *Renderer) Static() http.Handler {
 			http.NotFound(w, req)
 			return
 		}
+		hdr := w.Header()
 		if v := req.URL.Query().Get("v"); v != "" && v == h {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
-			w.Header().Set("Cache-Control", "public, max-age=300")
+			hdr.Set("Cache-Control", "public, max-age=300")
 		}
-		w.Header().Set("ETag", `"`+h+`"`)
-		if strings.HasSuffix(p, ".md") || path.Base(p) == "LICENSE" || strings.HasSuffix(p, ".txt") {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		hdr.Set("Vary", "Accept-Encoding")
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if strings.HasSuffix(p, ".md") || path.Base(p) == "LICENSE" || strings.HasSuffix(p, ".txt") || ctype == "" {
+			ctype = "text/plain; charset=utf-8"
 		}
+		hdr.Set("Content-Type", ctype)
+		if gz := r.gzipped(p); gz != nil && acceptsGzip(req) {
+			etag := `"` + h + `-gz"`
+			hdr.Set("ETag", etag)
+			if req.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			hdr.Set("Content-Encoding", "gzip")
+			hdr.Set("Content-Length", strconv.Itoa(len(gz)))
+			w.WriteHeader(http.StatusOK)
+			if req.Method != http.MethodHead {
+				_, _ = w.Write(gz)
+			}
+			return
+		}
+		hdr.Set("ETag", `"`+h+`"`)
 		files.ServeHTTP(w, req)
 	})
+}
+
+// gzipped is the compressed copy of a static file of 1 KiB or more (nil
+// for smaller ones, or when compression does not pay).
+func (r *Renderer) gzipped(p string) []byte {
+	if v, ok := r.gz.Load(p); ok {
+		return v.([]byte)
+	}
+	b, err := fs.ReadFile(r.static, p)
+	if err != nil || len(b) < 1024 {
+		r.gz.Store(p, []byte(nil))
+		return nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	out := buf.Bytes()
+	if len(out) >= len(b) {
+		out = nil
+	}
+	r.gz.Store(p, out)
+	return out
+}
+
+func acceptsGzip(req *http.Request) bool {
+	for _, part := range strings.Split(req.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Renderer) funcs() template.FuncMap {
