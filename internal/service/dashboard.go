@@ -147,23 +147,14 @@ func (s *Service) Dashboard(ctx context.Context, c Caller, now time.Time) (Dashb
 		}
 		d.MyRequests = append(more, d.MyRequests...)
 	}
-	datasets, err := s.ListDatasets(ctx, c, DatasetFilter{})
-	if err != nil {
-		return d, err
-	}
-	ids := make([]string, len(datasets))
-	for i, ds := range datasets {
-		ids[i] = ds.ID
-	}
-	last, err := s.store.LatestReleaseTimes(ctx, ids)
+	datasets, err := s.store.DatasetStates(ctx, s.visibleDepartments(ctx, c))
 	if err != nil {
 		return d, err
 	}
 	d.Datasets.Total = len(datasets)
 	for _, ds := range datasets {
-		at, released := last[ds.ID]
 		switch {
-		case !released:
+		case ds.LastRelease == nil:
 			d.Datasets.Draft++
 		case ds.ExposedRelease == nil:
 			d.Datasets.Released++
@@ -172,12 +163,12 @@ func (s *Service) Dashboard(ctx context.Context, c Caller, now time.Time) (Dashb
 		default:
 			d.Datasets.Exposed++
 		}
-		if due := NextDue(ds.Frequency, at); released && !due.IsZero() && now.After(due) {
+		if late(ds, now) {
 			d.Datasets.Late++
 		}
 	}
 	if s.auth != nil && slices.Contains(s.auth.Departments(ctx, c.Principal, "datasets", "read"), auth.AllDepartments) {
-		d.Obligations = obligations(datasets, last, now)
+		d.Obligations = obligations(datasets, now)
 	}
 	return d, nil
 }
@@ -210,8 +201,17 @@ func (s *Service) queue(ctx context.Context, c Caller, now time.Time) ([]QueueLi
 	return out, nil
 }
 
-func obligations(datasets []store.Dataset, last map[string]time.Time, now time.Time) []Obligation {
-	bySchema := map[string][]store.Dataset{}
+// late reports whether a released dataset is past its update frequency.
+func late(ds store.DatasetState, now time.Time) bool {
+	if ds.LastRelease == nil {
+		return false
+	}
+	due := NextDue(ds.Frequency, *ds.LastRelease)
+	return !due.IsZero() && now.After(due)
+}
+
+func obligations(datasets []store.DatasetState, now time.Time) []Obligation {
+	bySchema := map[string][]store.DatasetState{}
 	for _, ds := range datasets {
 		bySchema[ds.SchemaName] = append(bySchema[ds.SchemaName], ds)
 	}
@@ -219,10 +219,13 @@ func obligations(datasets []store.Dataset, last map[string]time.Time, now time.T
 	for _, in := range SocleCommun() {
 		o := Obligation{Schema: in.Name, Title: in.Title}
 		for _, ds := range bySchema[in.Name] {
-			od := ObligationDataset{ID: ds.ID, Title: ds.Title, Department: ds.Department, LastRelease: last[ds.ID],
+			od := ObligationDataset{ID: ds.ID, Title: ds.Title, Department: ds.Department,
 				Published: ds.ExposedRelease != nil && ds.Visibility == store.VisibilityPublic}
-			od.Due = NextDue(ds.Frequency, od.LastRelease)
-			od.Late = od.Published && !od.Due.IsZero() && now.After(od.Due)
+			if ds.LastRelease != nil {
+				od.LastRelease = *ds.LastRelease
+				od.Due = NextDue(ds.Frequency, od.LastRelease)
+			}
+			od.Late = od.Published && late(ds, now)
 			if od.LastRelease.After(o.LastRelease) {
 				o.LastRelease = od.LastRelease
 			}

@@ -30,18 +30,18 @@ func TestNextDue(t *testing.T) {
 func TestObligations(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	one := 1
-	datasets := []store.Dataset{
+	ago := func(years, days int) *time.Time { t := now.AddDate(-years, 0, -days); return &t }
+	datasets := []store.DatasetState{
 		// Subsidies: published, released 2 years ago, annual → late.
-		{ID: "subv", SchemaName: "scdl-subventions", Frequency: "annual", Visibility: store.VisibilityPublic, ExposedRelease: &one, Department: "finances"},
+		{ID: "subv", SchemaName: "scdl-subventions", Frequency: "annual", Visibility: store.VisibilityPublic, ExposedRelease: &one, Department: "finances", LastRelease: ago(2, 0)},
 		// First names: published this month, annual → fine.
-		{ID: "prenoms", SchemaName: "scdl-prenoms", Frequency: "annual", Visibility: store.VisibilityPublic, ExposedRelease: &one, Department: "etat-civil"},
+		{ID: "prenoms", SchemaName: "scdl-prenoms", Frequency: "annual", Visibility: store.VisibilityPublic, ExposedRelease: &one, Department: "etat-civil", LastRelease: ago(0, 10)},
 		// Deliberations: a draft, never released.
 		{ID: "delib", SchemaName: "scdl-deliberations", Frequency: "monthly", Visibility: store.VisibilityPrivate, Department: "dgs"},
 		// Not in the socle commun.
 		{ID: "arbres", SchemaName: "arbres-urbains", Frequency: "annual", Visibility: store.VisibilityPublic, ExposedRelease: &one},
 	}
-	last := map[string]time.Time{"subv": now.AddDate(-2, 0, 0), "prenoms": now.AddDate(0, 0, -10)}
-	got := obligations(datasets, last, now)
+	got := obligations(datasets, now)
 	by := map[string]Obligation{}
 	for _, o := range got {
 		by[o.Schema] = o

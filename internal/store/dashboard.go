@@ -6,28 +6,34 @@ import (
 	"time"
 )
 
-// LatestReleaseTimes is, for each dataset of ids that has a release, when
-// its latest release was made.
-func (s *Store) LatestReleaseTimes(ctx context.Context, ids []string) (map[string]time.Time, error) {
-	out := make(map[string]time.Time, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
+// DatasetState is what the dashboard needs of a dataset: its schema,
+// declared update frequency, visibility, exposed release and when its
+// latest release was made (nil: never).
+type DatasetState struct {
+	ID             string     `db:"id"`
+	Title          string     `db:"title"`
+	Department     string     `db:"department"`
+	SchemaName     string     `db:"schema_name"`
+	Frequency      string     `db:"frequency"`
+	Visibility     string     `db:"visibility"`
+	ExposedRelease *int       `db:"exposed_release"`
+	LastRelease    *time.Time `db:"last_release"`
+}
+
+// DatasetStates lists the datasets of departments (nil: all) with the
+// time of their latest release, in one query.
+func (s *Store) DatasetStates(ctx context.Context, departments []string) ([]DatasetState, error) {
 	var w where
-	w.in("dataset_id", ids)
-	var rows []struct {
-		ID string    `db:"dataset_id"`
-		At time.Time `db:"at"`
+	w.in("d.department", departments)
+	if w.none {
+		return []DatasetState{}, nil
 	}
-	// The column itself, not MAX(created_at): SQLite's driver types a
-	// value by its column's declared type, which an aggregate loses.
-	w.raw(`number = (SELECT MAX(number) FROM releases x WHERE x.dataset_id = releases.dataset_id)`)
-	q := `SELECT dataset_id, created_at AS at FROM releases` + w.sql()
-	if err := s.rdb.SelectContext(ctx, &rows, s.q(q), w.args...); err != nil {
-		return nil, fmt.Errorf("latest releases: %w", err)
-	}
-	for _, r := range rows {
-		out[r.ID] = r.At
+	q := `SELECT d.id, d.title, d.department, d.schema_name, d.frequency, d.visibility, d.exposed_release, r.created_at AS last_release
+		FROM datasets d LEFT JOIN releases r ON r.dataset_id = d.id
+			AND r.number = (SELECT MAX(x.number) FROM releases x WHERE x.dataset_id = d.id)` + w.sql() + ` ORDER BY d.id`
+	out := []DatasetState{}
+	if err := s.rdb.SelectContext(ctx, &out, s.q(q), w.args...); err != nil {
+		return nil, fmt.Errorf("dataset states: %w", err)
 	}
 	return out, nil
 }

@@ -25,13 +25,20 @@ func TestDashboardQueries(t *testing.T) {
 		_, _, err = s.CreateRelease(ctx, store.NewRelease{DatasetID: "ds-b", Key: "k3", Columns: cols}, rowsOf([]any{"3"}))
 		require.NoError(t, err)
 
-		last, err := s.LatestReleaseTimes(ctx, []string{"ds-a", "ds-b", "ds-c"})
+		states, err := s.DatasetStates(ctx, []string{"voirie"})
 		require.NoError(t, err)
-		require.Len(t, last, 2, "ds-c has no release")
-		require.WithinDuration(t, second.CreatedAt, last["ds-a"], time.Millisecond, "the latest release")
-		none, err := s.LatestReleaseTimes(ctx, nil)
+		require.Len(t, states, 3)
+		require.Equal(t, "ds-a", states[0].ID)
+		require.NotNil(t, states[0].LastRelease)
+		require.WithinDuration(t, second.CreatedAt, *states[0].LastRelease, time.Millisecond, "the latest release")
+		require.NotNil(t, states[1].LastRelease)
+		require.Nil(t, states[2].LastRelease, "ds-c has no release")
+		none, err := s.DatasetStates(ctx, []string{"finances"})
 		require.NoError(t, err)
 		require.Empty(t, none)
+		all, err := s.DatasetStates(ctx, nil)
+		require.NoError(t, err)
+		require.Len(t, all, 3)
 
 		// Open tasks by department and role; closed ones are not counted.
 		now := time.Now()
@@ -55,9 +62,9 @@ func TestDashboardQueries(t *testing.T) {
 			{Department: "voirie", Role: "approver", Open: 1, Overdue: 0},
 			{Department: "voirie", Role: "steward", Open: 2, Overdue: 1},
 		}, counts)
-		all, err := s.OpenTaskCounts(ctx, []string{store.AllDepartments}, now)
+		every, err := s.OpenTaskCounts(ctx, []string{store.AllDepartments}, now)
 		require.NoError(t, err)
-		require.Len(t, all, 3)
+		require.Len(t, every, 3)
 		mine, err := s.ListInstances(ctx, store.InstanceFilter{StartedBy: "a"})
 		require.NoError(t, err)
 		require.Len(t, mine, 1)

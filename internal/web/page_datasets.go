@@ -154,19 +154,49 @@ type datasetRow struct {
 
 type datasetsView struct {
 	Rows       []datasetRow
+	Total      int
 	Department string
 	MayCreate  bool
+	Page       int
+	PrevHref   string
+	NextHref   string
 }
+
+const datasetsPerPage = 50
 
 func (s *Server) datasetsPage(c echo.Context) error {
 	dept := c.QueryParam("department")
+	page := 1
+	if v := c.QueryParam("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return &PageError{Status: http.StatusBadRequest, Msg: "Le numéro de page doit être un entier positif."}
+		}
+		page = n
+	}
 	ds, err := s.svc.ListDatasets(c.Request().Context(), caller(c), service.DatasetFilter{Department: dept})
 	if err != nil {
 		return err
 	}
-	v := datasetsView{Department: dept, MayCreate: s.mayCall(c, caller(c).Principal, "POST /api/v1/datasets")}
-	for _, d := range ds {
+	v := datasetsView{Department: dept, Total: len(ds), Page: page, MayCreate: s.mayCall(c, caller(c).Principal, "POST /api/v1/datasets")}
+	from := min((page-1)*datasetsPerPage, len(ds))
+	to := min(from+datasetsPerPage, len(ds))
+	for _, d := range ds[from:to] {
 		v.Rows = append(v.Rows, datasetRow{Dataset: d, FrequencyLabel: frequencyLabel(d.Frequency)})
+	}
+	q := url.Values{}
+	if dept != "" {
+		q.Set("department", dept)
+	}
+	href := func(p int) string {
+		q.Set("page", strconv.Itoa(p))
+		return "/datasets?" + q.Encode()
+	}
+	if page > 1 {
+		v.PrevHref = href(page - 1)
+	}
+	if to < len(ds) {
+		v.NextHref = href(page + 1)
 	}
 	return s.page(c, http.StatusOK, "datasets", v)
 }
