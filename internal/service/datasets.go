@@ -337,12 +337,14 @@ func randomID(n int) string {
 type DatasetFilter struct {
 	Department string
 	Visibility string
+	// Limit and Offset page the list (Limit 0: every dataset).
+	Limit, Offset int
 }
 
-// ListDatasets lists the datasets of the departments whose datasets the
-// caller may read.
-func (s *Service) ListDatasets(ctx context.Context, c Caller, f DatasetFilter) ([]store.Dataset, error) {
-	sf := store.DatasetFilter{Departments: s.visibleDepartments(ctx, c), Visibility: f.Visibility}
+// storeFilter is f for the store, restricted to the departments whose
+// datasets the caller may read.
+func (s *Service) storeFilter(ctx context.Context, c Caller, f DatasetFilter) store.DatasetFilter {
+	sf := store.DatasetFilter{Departments: s.visibleDepartments(ctx, c), Visibility: f.Visibility, Limit: f.Limit, Offset: f.Offset}
 	if f.Department != "" {
 		if sf.Departments != nil && !slices.Contains(sf.Departments, f.Department) {
 			sf.Departments = []string{}
@@ -350,7 +352,18 @@ func (s *Service) ListDatasets(ctx context.Context, c Caller, f DatasetFilter) (
 			sf.Departments = []string{f.Department}
 		}
 	}
-	return s.store.Datasets(ctx, sf)
+	return sf
+}
+
+// ListDatasets lists the datasets of the departments whose datasets the
+// caller may read.
+func (s *Service) ListDatasets(ctx context.Context, c Caller, f DatasetFilter) ([]store.Dataset, error) {
+	return s.store.Datasets(ctx, s.storeFilter(ctx, c, f))
+}
+
+// CountDatasets counts what ListDatasets lists, paging aside.
+func (s *Service) CountDatasets(ctx context.Context, c Caller, f DatasetFilter) (int, error) {
+	return s.store.CountDatasets(ctx, s.storeFilter(ctx, c, f))
 }
 
 // datasetFor loads a dataset and checks the caller may do act on it. A

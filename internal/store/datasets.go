@@ -108,6 +108,8 @@ type DatasetFilter struct {
 	// Departments keeps datasets of these departments (nil: all).
 	Departments []string
 	Visibility  string
+	// Limit and Offset page the list (Limit 0: every dataset).
+	Limit, Offset int
 }
 
 // Datasets lists datasets by id.
@@ -118,11 +120,31 @@ func (s *Store) Datasets(ctx context.Context, f DatasetFilter) ([]Dataset, error
 	if w.none {
 		return []Dataset{}, nil
 	}
+	q, args := `SELECT `+datasetColumns+` FROM datasets`+w.sql()+` ORDER BY id`, w.args
+	if f.Limit > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, f.Limit, max(f.Offset, 0))
+	}
 	ds := []Dataset{}
-	if err := s.rdb.SelectContext(ctx, &ds, s.q(`SELECT `+datasetColumns+` FROM datasets`+w.sql()+` ORDER BY id`), w.args...); err != nil {
+	if err := s.rdb.SelectContext(ctx, &ds, s.q(q), args...); err != nil {
 		return nil, fmt.Errorf("list datasets: %w", err)
 	}
 	return ds, nil
+}
+
+// CountDatasets counts the datasets of f (its Limit and Offset aside).
+func (s *Store) CountDatasets(ctx context.Context, f DatasetFilter) (int, error) {
+	var w where
+	w.in("department", f.Departments)
+	w.eq("visibility", f.Visibility)
+	if w.none {
+		return 0, nil
+	}
+	var n int
+	if err := s.rdb.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM datasets`+w.sql()), w.args...); err != nil {
+		return 0, fmt.Errorf("count datasets: %w", err)
+	}
+	return n, nil
 }
 
 // UpdateDataset writes every metadata field of d (not id, department,

@@ -174,14 +174,18 @@ func (s *Server) datasetsPage(c echo.Context) error {
 		}
 		page = n
 	}
-	ds, err := s.svc.ListDatasets(c.Request().Context(), caller(c), service.DatasetFilter{Department: dept})
+	ctx, who := c.Request().Context(), caller(c)
+	f := service.DatasetFilter{Department: dept, Limit: datasetsPerPage, Offset: (page - 1) * datasetsPerPage}
+	ds, err := s.svc.ListDatasets(ctx, who, f)
 	if err != nil {
 		return err
 	}
-	v := datasetsView{Department: dept, Total: len(ds), Page: page, MayCreate: s.mayCall(c, caller(c).Principal, "POST /api/v1/datasets")}
-	from := min((page-1)*datasetsPerPage, len(ds))
-	to := min(from+datasetsPerPage, len(ds))
-	for _, d := range ds[from:to] {
+	total, err := s.svc.CountDatasets(ctx, who, f)
+	if err != nil {
+		return err
+	}
+	v := datasetsView{Department: dept, Total: total, Page: page, MayCreate: s.mayCall(c, who.Principal, "POST /api/v1/datasets")}
+	for _, d := range ds {
 		v.Rows = append(v.Rows, datasetRow{Dataset: d, FrequencyLabel: frequencyLabel(d.Frequency)})
 	}
 	q := url.Values{}
@@ -195,7 +199,7 @@ func (s *Server) datasetsPage(c echo.Context) error {
 	if page > 1 {
 		v.PrevHref = href(page - 1)
 	}
-	if to < len(ds) {
+	if f.Offset+len(ds) < total {
 		v.NextHref = href(page + 1)
 	}
 	return s.page(c, http.StatusOK, "datasets", v)
