@@ -88,7 +88,7 @@ t_release() {
 t_inbox() {
 	header "inbox latency, SQLite and PostgreSQL"
 	run env TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" \
-		go test -vet=off -count=1 -run '^$' -bench '^BenchmarkInbox$' -benchtime 2000x ./internal/web/
+		go test -vet=off -count=1 -run '^$' -bench '^BenchmarkInbox$' -benchtime 4000x ./internal/web/
 }
 
 # Cold start in-process (fresh data directory to healthy) and idle memory.
