@@ -79,7 +79,22 @@ func (e *Engine) UpdateInstance(ctx context.Context, u workflows.InstanceUpdate)
 		if e.Log != nil {
 			e.Log.Warn("instance update for an unknown instance", "instance", u.InstanceID, "status", u.Status)
 		}
-		return nil
+		err = nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	switch u.Status {
+	case workflows.StatusCancelled, workflows.StatusTerminated, workflows.StatusFailed:
+		// Its publication will never resume: drop what it had loaded.
+		dropped, err := e.Store.DropInstanceReleaseLoads(ctx, u.InstanceID)
+		for _, l := range dropped {
+			if e.Log != nil {
+				e.Log.Info("partial release dropped: its instance ended", "instance", u.InstanceID, "status", u.Status,
+					"dataset", l.DatasetID, "table", l.Table, "rows_loaded", l.RowsLoaded)
+			}
+		}
+		return err
+	}
+	return nil
 }

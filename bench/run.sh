@@ -9,9 +9,10 @@
 #   bench/run.sh tableschema designer
 #
 # Environment (defaults in brackets):
-#   PAIRS  interpreter: interleaved hand-written/interpreter batch pairs [10]
+#   PAIRS  interpreter: interleaved hand-written/interpreter batch pairs [10];
+#          engine: interleaved embedded/in-memory pairs [10]
 #   ROWS   tableschema*: rows of the generated subventions file [1000000]
-#   RUNS   tableschema: interleaved encoding/csv/validate pairs [3];
+#   RUNS   tableschema: interleaved encoding/csv/validate pairs [3]; release: iterations [3];
 #          coldstart: starts of the real binary [3]; tableschema-js: pairs [3]
 #   COUNT  -count of the plain go benchmarks (designer, policies, …) [3]
 #
@@ -66,6 +67,28 @@ t_interpreter_testenv() {
 t_roundtrip() {
 	header "workflow round trip: embedded (SQLite file) vs temporaltest in memory"
 	run go test -vet=off -count="$COUNT" -run '^$' -bench '^BenchmarkRoundTrip$' -benchtime 20x ./internal/app/
+}
+
+# Embedded vs in-memory Temporal, one caller and 16 concurrent callers,
+# interleaved in fresh processes (bench/engine.sh; docs/benchmarks.md).
+t_engine() {
+	header "embedded vs in-memory Temporal, interleaved, $PAIRS pairs"
+	run env PAIRS="$PAIRS" bench/engine.sh
+}
+
+# Release load and ingest beside sqlite3 .import, COPY vs INSERT and
+# POST /api/v1/validate (bench/release.sh; docs/benchmarks.md, Data chain).
+t_release() {
+	header "data chain: publish vs sqlite3 .import, COPY vs INSERT, ingest vs /validate, $ROWS rows"
+	run env ROWS="$ROWS" COUNT="$RUNS" bench/release.sh
+}
+
+# GET /api/v1/tasks latency with 100,000 open tasks elsewhere, SQLite and
+# PostgreSQL, beside the same inboxes without them (docs/benchmarks.md).
+t_inbox() {
+	header "inbox latency, SQLite and PostgreSQL"
+	run env TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" \
+		go test -vet=off -count=1 -run '^$' -bench '^BenchmarkInbox$' -benchtime 4000x ./internal/web/
 }
 
 # Cold start in-process (fresh data directory to healthy) and idle memory.
@@ -153,7 +176,7 @@ t_mdm() {
 	run go test -vet=off -count="$COUNT" -run '^$' -bench . ./internal/mdm/
 }
 
-targets=(interpreter interpreter-testenv roundtrip coldstart coldstart-inprocess policies designer
+targets=(interpreter interpreter-testenv roundtrip engine release inbox coldstart coldstart-inprocess policies designer
 	tableschema tableschema-each tableschema-js harmonise mdm)
 
 usage() {

@@ -167,8 +167,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 	return a, nil
 }
 
-// housekeeping prunes audit entries past their retention and expired
-// sessions, at start and then every six hours, until ctx ends.
+// housekeeping prunes audit entries past their retention, expired sessions
+// and partial release tables that nothing will finish, at start and then
+// every six hours, until ctx ends.
 func (a *App) housekeeping(ctx context.Context) {
 	t := time.NewTicker(6 * time.Hour)
 	defer t.Stop()
@@ -184,11 +185,29 @@ func (a *App) housekeeping(ctx context.Context) {
 		if _, err := a.Store.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("delete expired sessions", "err", err)
 		}
+		a.sweepReleaseLoads(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// StaleReleaseLoad is how long a partial release table may stay still,
+// its instance no longer running, before housekeeping drops it.
+const StaleReleaseLoad = 6 * time.Hour
+
+// sweepReleaseLoads drops the partial release tables that no running
+// instance will finish (see store.SweepReleaseLoads).
+func (a *App) sweepReleaseLoads(ctx context.Context) {
+	dropped, err := a.Store.SweepReleaseLoads(ctx, time.Now().Add(-StaleReleaseLoad))
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("sweep partial release tables", "err", err)
+	}
+	for _, l := range dropped {
+		a.log.Info("partial release dropped: no running instance owns it", "dataset", l.DatasetID, "table", l.Table,
+			"instance", l.InstanceID, "rows_loaded", l.RowsLoaded, "last_moved", l.UpdatedAt)
 	}
 }
 

@@ -75,10 +75,11 @@ func rssMiB() float64 {
 // BenchmarkRoundTrip runs the same workflow (one activity) start-to-result
 // on civicflow's embedded server (SQLite file, as `serve` configures it:
 // secret, internal mTLS, tuned persistence) and on temporaltest's
-// in-memory server, in the same run: compare the two ns/op. Sub-benchmarks
-// alternate when run with -count.
-//
-// bench/engine.sh runs it with the throughput benchmark below.
+// in-memory server, in the same run: compare the two ns/op. With -count,
+// `go test` repeats each sub-benchmark in a row (embedded × N, then
+// in-memory × N), so the two do not see the same moments: bench/engine.sh
+// alternates them itself, each run in a fresh process, with the
+// throughput benchmark below.
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("embedded-sqlite-file", func(b *testing.B) {
 		c := embeddedClient(b)

@@ -435,8 +435,8 @@ func (s *Store) beginLoad(ctx context.Context, nr NewRelease, table string, cols
 			return fmt.Errorf("create release table: %w", err)
 		}
 		now := ts(time.Now())
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO release_loads (idem_key, dataset_id, table_name, rows_loaded, started_at, updated_at)
-			VALUES (?, ?, ?, 0, ?, ?)`), nr.Key, nr.DatasetID, table, now, now)
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO release_loads (idem_key, dataset_id, table_name, rows_loaded, started_at, updated_at, instance_id)
+			VALUES (?, ?, ?, 0, ?, ?, ?)`), nr.Key, nr.DatasetID, table, now, now, nr.InstanceID)
 		if err != nil {
 			if IsUniqueViolation(err) {
 				return errOverlap(nr.Key)
@@ -472,6 +472,7 @@ func (s *Store) abandonLoad(key, table string, done int64) error {
 type ReleaseLoad struct {
 	Key        string    `db:"idem_key"`
 	DatasetID  string    `db:"dataset_id"`
+	InstanceID string    `db:"instance_id"` // the owner; "" when unknown (loads older than migration 00010)
 	Table      string    `db:"table_name"`
 	RowsLoaded int64     `db:"rows_loaded"`
 	StartedAt  time.Time `db:"started_at"`
@@ -481,10 +482,68 @@ type ReleaseLoad struct {
 // ReleaseLoads lists the loads in progress (or abandoned) of a dataset.
 func (s *Store) ReleaseLoads(ctx context.Context, datasetID string) ([]ReleaseLoad, error) {
 	out := []ReleaseLoad{}
-	err := s.rdb.SelectContext(ctx, &out, s.q(`SELECT idem_key, dataset_id, table_name, rows_loaded, started_at, updated_at
+	err := s.rdb.SelectContext(ctx, &out, s.q(`SELECT `+releaseLoadCols+`
 		FROM release_loads WHERE dataset_id = ? ORDER BY started_at`), datasetID)
 	if err != nil {
 		return nil, fmt.Errorf("list release loads of %q: %w", datasetID, err)
 	}
 	return out, nil
+}
+
+const releaseLoadCols = `idem_key, dataset_id, instance_id, table_name, rows_loaded, started_at, updated_at`
+
+// DropInstanceReleaseLoads drops the partial release tables that an
+// instance left (cancelled, terminated or failed for good: its publication
+// will never resume) with their release_loads rows. It returns the loads
+// dropped. A loader still writing into one fails on its next chunk.
+func (s *Store) DropInstanceReleaseLoads(ctx context.Context, instanceID string) ([]ReleaseLoad, error) {
+	if instanceID == "" {
+		return nil, nil
+	}
+	return s.dropLoads(ctx, `instance_id = ?`, instanceID)
+}
+
+// SweepReleaseLoads drops the partial release tables of the loads that
+// have not moved since before and whose owner is not running (ended, or
+// unknown): what a crash between the end of an instance and its
+// bookkeeping, or a version without DropInstanceReleaseLoads, left. An
+// instance in incident still owns its load (a retry resumes it). It
+// returns the loads dropped.
+func (s *Store) SweepReleaseLoads(ctx context.Context, before time.Time) ([]ReleaseLoad, error) {
+	return s.dropLoads(ctx, `updated_at < ? AND NOT EXISTS (SELECT 1 FROM instances i
+		WHERE i.id = release_loads.instance_id AND i.status IN ('running', 'incident'))`, ts(before))
+}
+
+// dropLoads drops the loads matching cond, each with its table in a
+// transaction of its own, and only while the load has not moved since it
+// was read (rows_loaded, as the loader's own fence): a load that a live
+// attempt is writing is left alone.
+func (s *Store) dropLoads(ctx context.Context, cond string, args ...any) ([]ReleaseLoad, error) {
+	var found []ReleaseLoad
+	if err := s.db.SelectContext(ctx, &found, s.q(`SELECT `+releaseLoadCols+` FROM release_loads WHERE `+cond+` ORDER BY started_at`), args...); err != nil {
+		return nil, fmt.Errorf("list release loads to drop: %w", err)
+	}
+	dropped := []ReleaseLoad{}
+	for _, l := range found {
+		gone := false
+		err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM release_loads WHERE idem_key = ? AND table_name = ? AND rows_loaded = ?`), l.Key, l.Table, l.RowsLoaded)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // it moved or ended meanwhile
+			}
+			_, err = tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+quoteIdent(l.Table))
+			gone = err == nil
+			return err
+		})
+		if err != nil {
+			return dropped, fmt.Errorf("drop release load %q (table %s): %w", l.Key, l.Table, err)
+		}
+		if gone {
+			dropped = append(dropped, l)
+		}
+	}
+	return dropped, nil
 }

@@ -244,3 +244,134 @@ func TestReleaseLoadLetsOtherWritersThrough(t *testing.T) {
 		require.NoError(t, loadErr)
 	})
 }
+
+// partialLoad leaves a load of nr half done, as a worker that died in its
+// middle does: some chunks committed, the release_loads row and the table
+// in place.
+func partialLoad(t *testing.T, s *store.Store, nr store.NewRelease) store.ReleaseLoad {
+	t.Helper()
+	ctx, die := context.WithCancel(context.Background())
+	defer die()
+	var loaded atomic.Int64
+	nr.Progress = func(n int64) { loaded.Store(n) }
+	_, _, err := s.CreateRelease(ctx, nr, numbered(1000, func(i int) error {
+		if i == 640 {
+			for loaded.Load() < 300 {
+				time.Sleep(time.Millisecond)
+			}
+			die()
+			return context.Canceled
+		}
+		return nil
+	}))
+	require.ErrorIs(t, err, context.Canceled)
+	loads, err := s.ReleaseLoads(context.Background(), nr.DatasetID)
+	require.NoError(t, err)
+	for _, l := range loads {
+		if l.Key == nr.Key {
+			require.Positive(t, l.RowsLoaded)
+			require.Equal(t, nr.InstanceID, l.InstanceID)
+			return l
+		}
+	}
+	t.Fatalf("no load under %s", nr.Key)
+	return store.ReleaseLoad{}
+}
+
+// tableExists tells whether a release table is still in the database.
+func tableExists(t *testing.T, s *store.Store, table string) bool {
+	t.Helper()
+	var n int
+	err := s.DB().Get(&n, "SELECT COUNT(*) FROM "+table)
+	return err == nil
+}
+
+// A publication whose instance is cancelled (or fails for good) never
+// resumes: its partial table and release_loads row are dropped, and only
+// that instance's; a later publication under the same key starts over.
+func TestReleaseLoadDroppedWithItsInstance(t *testing.T) {
+	defer store.SetLoadChunks(50, 100)()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := dataSetup(t, s)
+		require.NoError(t, s.CreateDataset(ctx, &store.Dataset{ID: "arbres", Title: "Arbres", Department: "voirie"}))
+		mine := partialLoad(t, s, store.NewRelease{DatasetID: "arbres", Key: "i1/publish/a", InstanceID: "i1", Columns: loadCols, PrimaryKey: []string{"id"}})
+		other := partialLoad(t, s, store.NewRelease{DatasetID: "arbres", Key: "i2/publish/b", InstanceID: "i2", Columns: loadCols, PrimaryKey: []string{"id"}})
+		require.True(t, tableExists(t, s, mine.Table))
+
+		dropped, err := s.DropInstanceReleaseLoads(ctx, "i1")
+		require.NoError(t, err)
+		require.Len(t, dropped, 1)
+		require.Equal(t, mine.Table, dropped[0].Table)
+		require.False(t, tableExists(t, s, mine.Table), "the partial table is dropped")
+		require.True(t, tableExists(t, s, other.Table), "another instance's load is kept")
+		loads, err := s.ReleaseLoads(ctx, "arbres")
+		require.NoError(t, err)
+		require.Len(t, loads, 1)
+		require.Equal(t, "i2", loads[0].InstanceID)
+
+		dropped, err = s.DropInstanceReleaseLoads(ctx, "i1") // the bookkeeping retried
+		require.NoError(t, err)
+		require.Empty(t, dropped)
+		dropped, err = s.DropInstanceReleaseLoads(ctx, "")
+		require.NoError(t, err)
+		require.Empty(t, dropped, "no owner: only the sweep decides")
+
+		var resumed int64
+		rel, created, err := s.CreateRelease(ctx, store.NewRelease{DatasetID: "arbres", Key: "i1/publish/a", InstanceID: "i1", Columns: loadCols,
+			PrimaryKey: []string{"id"}, Resumed: func(n int64) { resumed = n }}, numbered(1000, nil))
+		require.NoError(t, err)
+		require.True(t, created)
+		require.Zero(t, resumed, "starts over")
+		requireRows(t, s, rel, 1000)
+	})
+}
+
+// The housekeeping sweep drops the partial tables of loads that have not
+// moved for a while and that no running instance owns: ended instances,
+// unknown ones, and loads recorded before the owner was; an instance
+// running or in incident (a retry resumes its load) keeps its own, and a
+// load that moved recently is kept whoever owns it.
+func TestSweepReleaseLoads(t *testing.T) {
+	defer store.SetLoadChunks(50, 100)()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := dataSetup(t, s)
+		require.NoError(t, s.CreateDataset(ctx, &store.Dataset{ID: "arbres", Title: "Arbres", Department: "voirie"}))
+		_, _, err := s.DeployFlow(ctx, "publication", "Publication", store.FlowVersion{Checksum: "c", BPMN: "<x/>", Graph: "{}", DeployedBy: "designer"})
+		require.NoError(t, err)
+		status := map[string]string{"running": "running", "incident": "incident", "cancelled": "cancelled", "completed": "completed"}
+		for id, st := range status {
+			require.NoError(t, s.CreateInstance(ctx, store.Instance{ID: id, FlowKey: "publication", Version: 1, Department: "voirie", Status: "running", StartedBy: "agent"}, nil))
+			if st != "running" {
+				require.NoError(t, s.UpdateInstance(ctx, store.InstanceUpdate{ID: id, Status: st, At: time.Now(), Seq: 1}))
+			}
+		}
+		tables := map[string]string{}
+		for _, owner := range []string{"running", "incident", "cancelled", "completed", "vanished", ""} {
+			l := partialLoad(t, s, store.NewRelease{DatasetID: "arbres", Key: "k-" + owner, InstanceID: owner, Columns: loadCols})
+			tables[owner] = l.Table
+		}
+
+		dropped, err := s.SweepReleaseLoads(ctx, time.Now().Add(-time.Hour))
+		require.NoError(t, err)
+		require.Empty(t, dropped, "every load moved within the hour")
+
+		dropped, err = s.SweepReleaseLoads(ctx, time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		var owners []string
+		for _, l := range dropped {
+			owners = append(owners, l.InstanceID)
+		}
+		require.ElementsMatch(t, []string{"cancelled", "completed", "vanished", ""}, owners)
+		for owner, table := range tables {
+			kept := owner == "running" || owner == "incident"
+			require.Equal(t, kept, tableExists(t, s, table), "table of the load of %q", owner)
+		}
+		loads, err := s.ReleaseLoads(ctx, "arbres")
+		require.NoError(t, err)
+		require.Len(t, loads, 2)
+
+		again, err := s.SweepReleaseLoads(ctx, time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		require.Empty(t, again)
+	})
+}

@@ -318,10 +318,12 @@ func offeredTo(o Offeree, open bool, departments []string) (string, []any) {
 	var args []any
 	openIn := "open IN (?)"
 	openArgs := []any{true}
-	assignee := "SELECT id FROM tasks WHERE assignee = ? AND status IN ('open', 'claimed')"
+	// "<> ''": the partial indexes of migration 00011 (any plan, even one
+	// made without the values, uses them).
+	assignee := "SELECT id FROM tasks WHERE assignee = ? AND assignee <> '' AND status IN ('open', 'claimed')"
 	if !open {
 		openIn, openArgs = "open IN (?, ?)", []any{true, false}
-		assignee = "SELECT id FROM tasks WHERE assignee = ?"
+		assignee = "SELECT id FROM tasks WHERE assignee = ? AND assignee <> ''"
 	}
 	seen := map[string]bool{}
 	for _, g := range o.Groups {
@@ -339,7 +341,7 @@ func offeredTo(o Offeree, open bool, departments []string) (string, []any) {
 		args = append(append(args, openArgs...), role, dept)
 	}
 	if o.Username != "" {
-		parts = append(parts, "SELECT task_id FROM task_offers WHERE "+openIn+" AND username = ?", assignee)
+		parts = append(parts, "SELECT task_id FROM task_offers WHERE "+openIn+" AND username = ? AND username <> ''", assignee)
 		args = append(append(args, openArgs...), o.Username, o.Username)
 	}
 	if len(departments) > 0 {
