@@ -383,6 +383,10 @@ func (s *Store) loadPostgres(ctx context.Context, key, table string, cols Releas
 				if src.err != nil {
 					return src.err
 				}
+				if cerr := ctx.Err(); cerr != nil {
+					// pgx closes the connection of a cancelled COPY: say why.
+					return cerr
+				}
 				if IsUniqueViolation(err) { // another attempt loaded these rows
 					return errOverlap(key)
 				}
@@ -395,7 +399,10 @@ func (s *Store) loadPostgres(ctx context.Context, key, table string, cols Releas
 			if tag.RowsAffected() != 1 {
 				return errOverlap(key)
 			}
-			return tx.Commit(ctx)
+			// Once the chunk is copied and fenced, its commit is not
+			// cancelled halfway: a cancelled COMMIT may still commit, and the
+			// progress reported would then lag behind what the table holds.
+			return tx.Commit(context.WithoutCancel(ctx))
 		})
 		if err != nil {
 			return done, err
