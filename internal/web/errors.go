@@ -30,7 +30,10 @@ type Problem struct {
 type FieldProblem struct {
 	Element string `json:"element,omitempty"`
 	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	// Rule and Severity are those of a lint problem (designer.Lint).
+	Rule     string `json:"rule,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
 }
 
 // Error is an error with a message safe to show to users and an HTTP status;

@@ -79,6 +79,15 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if err := ResolveForms(ctx, s.store, g); err != nil {
 		return err
 	}
+	// The designer's lint rules: errors refuse the deploy, warnings come back
+	// in the answer (designer_lint.go).
+	lint, err := LintFlow(ctx, s.store, xml)
+	if err != nil {
+		return err
+	}
+	if err := lintRefusal(lint); err != nil {
+		return err
+	}
 	var sched *scheduleParams
 	if len(g.TimerStarts) > 0 {
 		sp, err := s.deployScheduleParams(c, g)
@@ -113,6 +122,7 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if len(schedules) > 0 {
 		out["schedules"] = schedules
 	}
+	out["warnings"] = lintWarnings(lint)
 	return c.JSON(status, out)
 }
 

@@ -36,6 +36,8 @@ func (s *Server) routes() {
 	s.registerDatasetPages()
 	s.registerTaskPages()
 	s.registerAdminPages()
+	// The designer's lint (designer_lint.go).
+	s.registerDesignerLint()
 }
 
 // RouteTable is every route's permission.
@@ -52,5 +54,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
 	all = append(all, adminPageRoutes...)
+	// The designer's lint (designer_lint.go).
+	all = append(all, designerLintRoutes...)
 	return all
 }
