@@ -397,8 +397,12 @@ func (l *linter) scope(el *element, isSub bool) {
 		// fake-join.
 		if n.local == "parallelGateway" && len(n.in) > 1 {
 			if split := l.exclusiveOrigin(nodes, n); split != "" {
+				label := split
+				if nm := strings.TrimSpace(nodes[split].el.battr("name")); nm != "" {
+					label = "« " + nm + " » (" + split + ")"
+				}
 				l.add(n.id, RuleFakeJoin, SeverityError,
-					fmt.Sprintf("Blocage : cette passerelle parallèle attend tous ses flux entrants, mais ils viennent de la passerelle exclusive %s qui n'en active qu'un. Rassemblez-les avec une passerelle exclusive.", split),
+					fmt.Sprintf("Blocage : cette passerelle parallèle attend tous ses flux entrants, mais ils viennent de la passerelle exclusive %s qui n'en active qu'un. Rassemblez-les avec une passerelle exclusive.", label),
 					fmt.Sprintf("deadlock: this parallel join waits for all its incoming flows, but they come from exclusive split %s, which takes only one; join them with an exclusive gateway", split))
 			}
 		}
