@@ -13,7 +13,7 @@
     'Components': 'Composants', 'Search components': 'Rechercher un composant',
     'Input': 'Saisie', 'Selection': 'Sélection', 'Presentation': 'Présentation', 'Containers': 'Conteneurs',
     'Action': 'Action', 'Text field': 'Champ texte', 'Text area': 'Zone de texte', 'Number': 'Nombre',
-    'Date time': 'Date et heure', 'Checkbox': 'Case à cocher', 'Checklist': 'Liste de cases',
+    'Date time': 'Date et heure', 'Checkbox': 'Case à cocher', 'Checklist': 'Liste de cases', 'Checkbox group': 'Groupe de cases',
     'Radio group': 'Boutons radio', 'Select': 'Liste déroulante', 'Tag list': 'Liste d\u2019étiquettes',
     'Text view': 'Texte', 'Image view': 'Image', 'Table': 'Tableau', 'Group': 'Groupe',
     'Dynamic list': 'Liste dynamique', 'iFrame': 'iFrame', 'Button': 'Bouton', 'Spacer': 'Espace',
