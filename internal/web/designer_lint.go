@@ -1,15 +1,13 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/civicflow/civicflow/designer"
-	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/service"
 )
 
 // Lint as you draw: POST /designer/lint answers the lint problems of the
@@ -32,58 +30,6 @@ func init() {
 
 func (s *Server) registerDesignerLint() {
 	s.e.POST("/designer/lint", s.designerLint)
-}
-
-// LintFlow lints BPMN XML with the deployed forms of st (nil: forms are
-// not looked up).
-func LintFlow(ctx context.Context, st *store.Store, xml []byte) ([]designer.LintProblem, error) {
-	opts := designer.LintOptions{}
-	if st != nil {
-		opts.Form = func(id string) (*designer.Form, error) {
-			v, err := st.FormVersion(ctx, id, 0)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			f, err := designer.ParseForm(v.Schema)
-			if err != nil {
-				return nil, err
-			}
-			f.Version = v.Version
-			return f, nil
-		}
-	}
-	ps, err := designer.Lint(xml, opts)
-	if err != nil && len(ps) == 0 {
-		return nil, err
-	}
-	return ps, nil
-}
-
-// lintRefusal is the 422 of a deploy refused by lint errors; nil when there
-// are none.
-func lintRefusal(ps []designer.LintProblem) error {
-	errs := designer.LintErrors(ps)
-	if len(errs) == 0 {
-		return nil
-	}
-	e := &Error{Status: http.StatusUnprocessableEntity, Msg: "the flow cannot be deployed: " + strconv.Itoa(len(errs)) + " problem(s)"}
-	for _, p := range errs {
-		e.Problems = append(e.Problems, FieldProblem{Element: p.ElementID, Rule: p.Rule, Severity: p.Severity, Message: p.MessageEN})
-	}
-	return e
-}
-
-// lintWarnings are the warnings of a deploy, for its 201 body.
-func lintWarnings(ps []designer.LintProblem) []map[string]string {
-	out := []map[string]string{}
-	for _, p := range designer.LintWarnings(ps) {
-		out = append(out, map[string]string{"element": p.ElementID, "rule": p.Rule, "severity": p.Severity,
-			"message": p.MessageEN, "messageFr": p.Message})
-	}
-	return out
 }
 
 // lintAnswer is the body of POST /designer/lint.
@@ -112,7 +58,7 @@ func (s *Server) designerLint(c echo.Context) error {
 	if len(xml) == 0 {
 		return c.JSON(http.StatusBadRequest, lintAnswer{Problems: []designer.LintProblem{}, Error: "Aucun diagramme reçu : envoyez le XML BPMN."})
 	}
-	ps, err := LintFlow(c.Request().Context(), s.store, xml)
+	ps, err := service.LintFlow(c.Request().Context(), s.store, xml)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func toProblem(err error) (Problem, bool) {
 		st := StatusOfKind(se.Kind)
 		p := Problem{Title: http.StatusText(st), Status: st, Detail: se.Msg}
 		for _, fp := range se.Problems {
-			p.Problems = append(p.Problems, FieldProblem{Element: fp.Element, Field: fp.Field, Message: fp.Message})
+			p.Problems = append(p.Problems, FieldProblem{Element: fp.Element, Field: fp.Field, Rule: fp.Rule, Severity: fp.Severity, Message: fp.Message})
 		}
 		return p, st >= 500
 	}

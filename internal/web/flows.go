@@ -14,6 +14,7 @@ import (
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -80,12 +81,12 @@ func (s *Server) deployFlow(c echo.Context) error {
 		return err
 	}
 	// The designer's lint rules: errors refuse the deploy, warnings come back
-	// in the answer (designer_lint.go).
-	lint, err := LintFlow(ctx, s.store, xml)
+	// in the answer (service.LintFlow).
+	lint, err := service.LintFlow(ctx, s.store, xml)
 	if err != nil {
 		return err
 	}
-	if err := lintRefusal(lint); err != nil {
+	if err := service.LintRefusal(lint); err != nil {
 		return err
 	}
 	var sched *scheduleParams
@@ -122,7 +123,7 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if len(schedules) > 0 {
 		out["schedules"] = schedules
 	}
-	out["warnings"] = lintWarnings(lint)
+	out["warnings"] = service.LintWarnings(lint)
 	return c.JSON(status, out)
 }
 
