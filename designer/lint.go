@@ -340,7 +340,7 @@ func (l *linter) scope(el *element, isSub bool) {
 	for _, n := range order {
 		name := strings.TrimSpace(n.el.battr("name"))
 		// no-disconnected.
-		if len(n.in) == 0 && len(n.out) == 0 && !n.boundary && !eventSub &&
+		if len(n.in) == 0 && len(n.out) == 0 && !n.boundary && !eventSub && el.Local != "adHocSubProcess" &&
 			n.el.battr("isForCompensation") != "true" && n.el.battr("triggeredByEvent") != "true" {
 			l.add(n.id, RuleNoDisconnected, SeverityError,
 				fmt.Sprintf("Élément isolé (%s) : il n'est relié à aucun flux.", frName(n.local)),
@@ -583,7 +583,7 @@ func (l *linter) fromCompiler(p Problem) {
 	case strings.HasPrefix(msg, "user task without assignment"):
 		l.add(id, RuleCandidateGroups, SeverityError, "Tâche utilisateur sans groupe candidat : indiquez un rôle (civicflow:role) ou des groupes candidats.", msg)
 	case strings.HasPrefix(msg, "missing start event"):
-		l.add(id, RuleStartEventRequired, SeverityError, "Il manque un événement de début.", msg)
+		l.add(id, RuleStartEventRequired, SeverityError, "Il manque un événement de début simple ou à minuterie (les autres ne sont pas pris en charge).", msg)
 	case strings.HasPrefix(msg, "several none start events"):
 		l.add(id, RuleSingleBlankStart, SeverityError, "Plusieurs événements de début simples : n'en gardez qu'un.", msg)
 	case strings.HasPrefix(msg, "exclusive gateway with"):
