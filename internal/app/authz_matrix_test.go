@@ -150,6 +150,12 @@ var matrix = map[string]access{
 	"POST /tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
 	"POST /tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
 	"POST /tasks/:id/complete": {roles: []string{"steward"}, scoped: true},
+	// The designer's lint and form editor: those who may deploy flows (POST /api/v1/flows).
+	"POST /designer/lint":      inAnyDept("designer", "admin"),
+	"GET /designer/forms":      inAnyDept("designer", "admin"),
+	"GET /designer/forms/new":  inAnyDept("designer", "admin"),
+	"GET /designer/forms/:id":  inAnyDept("designer", "admin"),
+	"POST /designer/forms/:id": inAnyDept("designer", "admin"),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -327,6 +333,10 @@ func runMatrix(t *testing.T, e *env) {
 		if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete {
 			switch {
 			case strings.HasPrefix(path, "/api/"):
+				body, ct = "{}", "application/json"
+			case path == "/designer/lint": // BPMN XML, as the modeler sends it
+				body, ct = "<x/>", "application/xml"
+			case strings.HasPrefix(path, "/designer/forms/"): // the form editor's JSON
 				body, ct = "{}", "application/json"
 			case strings.HasSuffix(path, "/files"): // a page's upload: multipart, no file
 				body, ct = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b"

@@ -69,7 +69,10 @@ func (k Kind) String() string {
 type Problem struct {
 	Element string `json:"element,omitempty"`
 	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	// Rule and Severity are those of a lint problem (designer.Lint).
+	Rule     string `json:"rule,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
 	// Fr is Message in French, for the pages (empty: the page shows Message).
 	Fr string `json:"-"`
 }

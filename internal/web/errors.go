@@ -31,7 +31,10 @@ type Problem struct {
 type FieldProblem struct {
 	Element string `json:"element,omitempty"`
 	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
+	// Rule and Severity are those of a lint problem (designer.Lint).
+	Rule     string `json:"rule,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
 }
 
 // Error is an error with a message safe to show to users and an HTTP status;
@@ -127,7 +130,7 @@ func toProblem(err error) (Problem, bool) {
 		st := StatusOfKind(se.Kind)
 		p := Problem{Title: http.StatusText(st), Status: st, Detail: se.Msg}
 		for _, fp := range se.Problems {
-			p.Problems = append(p.Problems, FieldProblem{Element: fp.Element, Field: fp.Field, Message: fp.Message})
+			p.Problems = append(p.Problems, FieldProblem{Element: fp.Element, Field: fp.Field, Rule: fp.Rule, Severity: fp.Severity, Message: fp.Message})
 		}
 		return p, st >= 500
 	}

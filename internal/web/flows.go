@@ -14,6 +14,7 @@ import (
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/audit"
 	"github.com/civicflow/civicflow/internal/auth"
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -79,6 +80,15 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if err := ResolveForms(ctx, s.store, g); err != nil {
 		return err
 	}
+	// The designer's lint rules: errors refuse the deploy, warnings come back
+	// in the answer (service.LintFlow).
+	lint, err := service.LintFlow(ctx, s.store, xml)
+	if err != nil {
+		return err
+	}
+	if err := service.LintRefusal(lint); err != nil {
+		return err
+	}
 	var sched *scheduleParams
 	if len(g.TimerStarts) > 0 {
 		sp, err := s.deployScheduleParams(c, g)
@@ -113,6 +123,7 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if len(schedules) > 0 {
 		out["schedules"] = schedules
 	}
+	out["warnings"] = service.LintWarnings(lint)
 	return c.JSON(status, out)
 }
 

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,8 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/civicflow/civicflow/designer"
-	"github.com/civicflow/civicflow/internal/audit"
-	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -50,52 +46,17 @@ func (s *Server) deployForm(c echo.Context) error {
 	if len(body) > maxFormSize {
 		return Errorf(http.StatusRequestEntityTooLarge, "the form is too large (at most 1 MiB)")
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return Errorf(http.StatusBadRequest, "the request body is empty: send the form-js JSON (a .form file)")
-	}
-	var doc struct {
-		ID         string          `json:"id"`
-		Name       string          `json:"name"`
-		VersionTag string          `json:"versionTag"`
-		Components json.RawMessage `json:"components"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return Errorf(http.StatusUnprocessableEntity, "the form is not a form-js JSON object: %v", err)
-	}
-	if len(doc.Components) == 0 || doc.Components[0] != '[' {
-		return &Error{Status: http.StatusUnprocessableEntity, Msg: "the form has no components: a form-js document has a \"components\" list",
-			Problems: []FieldProblem{{Field: "components", Message: "a list of form-js components is expected"}}}
-	}
-	f, err := designer.ParseForm(body)
-	if err != nil {
-		return Errorf(http.StatusUnprocessableEntity, "%v", err)
-	}
-	id := doc.ID
-	if q := c.QueryParam("id"); q != "" {
-		id = q
-	}
-	if id == "" {
-		return &Error{Status: http.StatusUnprocessableEntity, Msg: `the form has no "id": add one to the file or give ?id=`,
-			Problems: []FieldProblem{{Field: "id", Message: "required"}}}
-	}
-	if !designer.FormIDPattern.MatchString(id) {
-		return &Error{Status: http.StatusUnprocessableEntity, Msg: "form id " + strconv.Quote(id) + " is not valid",
-			Problems: []FieldProblem{{Field: "id", Message: "a letter or _, then letters, digits, _ . or -, at most 128 characters"}}}
-	}
-	p := auth.PrincipalFrom(c)
-	v, created, err := s.store.DeployForm(c.Request().Context(), store.Form{ID: id, Checksum: designer.Checksum(f.Schema),
-		Name: doc.Name, VersionTag: doc.VersionTag, Schema: store.JSONText(f.Schema), DeployedBy: p.Name()})
+	d, err := s.svc.DeployForm(c.Request().Context(), caller(c), body, c.QueryParam("id"))
 	if err != nil {
 		return err
 	}
-	s.audit(c, audit.Entry{Action: "form.deploy", ObjectType: "form", ObjectID: v.ID + "@" + strconv.Itoa(v.Version),
-		Detail: audit.Detail(map[string]any{"checksum": v.Checksum, "new": created})})
+	v := d.Form
 	status := http.StatusCreated
-	if !created {
+	if !d.Created {
 		status = http.StatusOK
 	}
-	return c.JSON(status, map[string]any{"id": v.ID, "version": v.Version, "checksum": v.Checksum, "created": created,
-		"fields": orEmptyFields(f.Fields)})
+	return c.JSON(status, map[string]any{"id": v.ID, "version": v.Version, "checksum": v.Checksum, "created": d.Created,
+		"fields": orEmptyFields(d.Fields)})
 }
 
 func (s *Server) listForms(c echo.Context) error {

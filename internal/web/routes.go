@@ -36,6 +36,9 @@ func (s *Server) routes() {
 	s.registerDatasetPages()
 	s.registerTaskPages()
 	s.registerAdminPages()
+	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
+	s.registerDesignerLint()
+	s.registerDesignerForms()
 }
 
 // RouteTable is every route's permission.
@@ -52,5 +55,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
 	all = append(all, adminPageRoutes...)
+	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
+	all = append(all, designerLintRoutes...)
+	all = append(all, designerFormRoutes...)
 	return all
 }
