@@ -95,7 +95,7 @@ func BenchmarkPages(b *testing.B) {
 			b.Log("SKIPPING postgres: TEST_POSTGRES_URL is not set")
 			continue
 		}
-		ib := setupInboxBench(b, d)
+		ib := setupInboxBench(b, d.URL(b))
 		ctx := context.Background()
 		start := time.Now()
 		require.NoError(b, bulkTasks(ctx, ib.st, benchTasks()))
