@@ -91,6 +91,15 @@ t_inbox() {
 		go test -vet=off -count=1 -run '^$' -bench '^BenchmarkInbox$' -benchtime 4000x ./internal/web/
 }
 
+# Server time of the staff pages with 10,000 open tasks, 100,000 audit
+# entries and 1,000 datasets, SQLite and PostgreSQL (docs/benchmarks.md).
+t_pages() {
+	header "staff pages server time, SQLite and PostgreSQL"
+	run env CIVICFLOW_BENCH_TASKS="${CIVICFLOW_BENCH_TASKS:-10000}" \
+		TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" \
+		go test -vet=off -count=1 -run '^$' -bench '^BenchmarkPages$' -benchtime 500x ./internal/web/
+}
+
 # Cold start in-process (fresh data directory to healthy) and idle memory.
 t_coldstart_inprocess() {
 	header "cold start in-process"
@@ -176,7 +185,7 @@ t_mdm() {
 	run go test -vet=off -count="$COUNT" -run '^$' -bench . ./internal/mdm/
 }
 
-targets=(interpreter interpreter-testenv roundtrip engine release inbox coldstart coldstart-inprocess policies designer
+targets=(interpreter interpreter-testenv roundtrip engine release inbox pages coldstart coldstart-inprocess policies designer
 	tableschema tableschema-each tableschema-js harmonise mdm)
 
 usage() {
