@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -143,4 +144,48 @@ func TestBrowserReviewTask(t *testing.T) {
 	req := engine.completed[0]
 	require.Equal(t, "steward.voirie", req.Actor.Username)
 	require.Equal(t, map[string]any{"decision": "approve", "comment": "Rien à signaler"}, req.Data)
+}
+
+// A steward completes the review task with the keyboard only: from the
+// inbox link to the decision, the comment and the submit button, every
+// control is reached with Tab, shows its focus and has a label.
+func TestBrowserKeyboardCompletesATask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	b := browsertest.Start(t)
+	engine := &fakeEngine{}
+	pb := taskPagesSetupWith(t, func(st *store.Store) client.Client { engine.st = st; return engine })
+	ts := httptest.NewServer(pb.srv.Handler())
+	t.Cleanup(ts.Close)
+	tab := b.NewTab()
+	signIn(t, tab, ts.URL, "steward.voirie", "demo")
+
+	tab.Navigate(ts.URL + "/tasks")
+	tab.TabTo(func(f browsertest.Focused) bool { return f.Href == "/tasks/iv.review.1" }, 80)
+	tab.PressAndWait(kb.Enter)
+	require.True(t, strings.HasSuffix(tab.Location(), "/tasks/iv.review.1"), tab.Location())
+	tab.WaitVisible(`#task-form[data-viewer="ready"]`)
+
+	// Every input of the form has a label.
+	unlabelled := browsertest.Eval[[]string](tab, `Array.from(document.querySelectorAll('#task-form input:not([type=hidden]), #task-form textarea, #task-form select'))
+		.filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+		.map(el => el.outerHTML.slice(0, 120))`)
+	require.Empty(t, unlabelled, "inputs without a label")
+
+	// The decision: Tab to the first radio button (Approuver), Space.
+	tab.TabTo(func(f browsertest.Focused) bool { return f.Tag == "input" && f.Type == "radio" }, 60)
+	tab.Press(" ")
+	require.True(t, browsertest.Eval[bool](tab, `document.activeElement.checked`), "Space ticks the focused choice")
+	tab.TabTo(func(f browsertest.Focused) bool { return f.Tag == "textarea" }, 10)
+	tab.Type("Vu au clavier")
+	tab.TabTo(func(f browsertest.Focused) bool { return f.Tag == "button" && f.Type == "submit" }, 10)
+	tab.Screenshot("keyboard-task-submit-focused")
+	tab.PressAndWait(kb.Enter)
+	require.Contains(t, tab.Text(".alert"), "est validée.")
+
+	engine.mu.Lock()
+	defer engine.mu.Unlock()
+	require.Len(t, engine.completed, 1)
+	require.Equal(t, map[string]any{"decision": "approve", "comment": "Vu au clavier"}, engine.completed[0].Data)
 }
