@@ -87,7 +87,7 @@ func TestModdleDescriptorCoversCompiler(t *testing.T) {
 	var d struct {
 		URI   string `json:"uri"`
 		Types []struct {
-			Name       string `json:"name"`
+			Name       string                  `json:"name"`
 			Properties []struct{ Name string } `json:"properties"`
 		} `json:"types"`
 	}
