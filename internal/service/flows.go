@@ -1,0 +1,158 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/civicflow/civicflow/designer"
+	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/store"
+)
+
+// Deploying flows: the one path a BPMN file takes to become a version,
+// whether it comes from POST /api/v1/flows, the browser designer or the
+// demo seed. Compile (refusals name their element), embed the linked
+// forms, store as a new immutable version (same checksum: the existing
+// version), audit.
+
+// CompileFlow compiles BPMN XML; a refusal is an Invalid error with one
+// Problem per offending element (English Message, French Fr).
+func CompileFlow(xml []byte) (*designer.Graph, error) {
+	g, problems, err := designer.Compile(xml, designer.Options{})
+	if err != nil {
+		return nil, Errorf(Invalid, "the file is not a BPMN 2.0 process: %v", err).
+			French("Le fichier n'est pas un processus BPMN 2.0 lisible : %v", err)
+	}
+	if len(problems) > 0 {
+		e := Errorf(Invalid, "the flow cannot be deployed: %d problem(s)", len(problems)).
+			French("Le processus ne peut pas être déployé : %s.", plural(len(problems), "problème", "problèmes"))
+		for _, p := range problems {
+			e.Problems = append(e.Problems, Problem{Element: p.ElementID, Message: p.Message, Fr: designer.ProblemFR(p.Message)})
+		}
+		return nil, e
+	}
+	return g, nil
+}
+
+func plural(n int, one, many string) string {
+	if n <= 1 {
+		return strconv.Itoa(n) + " " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// ResolveForms embeds in g the latest deployed version of every form its
+// user tasks link by id; a form that is not deployed is Invalid, naming
+// the tasks.
+func ResolveForms(ctx context.Context, st *store.Store, g *designer.Graph) error {
+	problems, err := g.ResolveForms(func(id string) (*designer.Form, error) {
+		v, err := st.FormVersion(ctx, id, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		f, err := designer.ParseForm(v.Schema)
+		if err != nil {
+			return nil, err
+		}
+		f.Version = v.Version
+		return f, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		e := Errorf(Invalid, "the flow links forms that are not deployed: %d problem(s)", len(problems)).
+			French("Le processus utilise des formulaires qui ne sont pas déployés : %s.", plural(len(problems), "problème", "problèmes"))
+		for _, p := range problems {
+			e.Problems = append(e.Problems, Problem{Element: p.ElementID, Message: p.Message, Fr: designer.ProblemFR(p.Message)})
+		}
+		return e
+	}
+	return nil
+}
+
+// StoreFlow stores a compiled flow as a new immutable version (or returns
+// the existing version with the same checksum). The graph gets its key and
+// version.
+func StoreFlow(ctx context.Context, st *store.Store, xml []byte, g *designer.Graph, by string) (store.FlowVersion, bool, error) {
+	graph, err := json.Marshal(g)
+	if err != nil {
+		return store.FlowVersion{}, false, err
+	}
+	v, created, err := st.DeployFlow(ctx, g.ID, g.Name, store.FlowVersion{Checksum: designer.DeployChecksum(xml, g), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
+	if err == nil {
+		g.Key, g.Version = v.FlowKey, v.Version
+	}
+	return v, created, err
+}
+
+// DeployFlowInput is a flow to deploy.
+type DeployFlowInput struct {
+	XML []byte
+	// Comment says what changed (recorded in the audit entry).
+	Comment string
+	// BeforeStore, when set, runs on the compiled graph before it is
+	// stored (the API checks the schedule parameters of timer-started
+	// flows there); its error stops the deployment.
+	BeforeStore func(*designer.Graph) error
+	// Source names the face ("api", "designer") in the audit entry.
+	Source string
+}
+
+// DeployedFlow is the outcome of DeployFlow.
+type DeployedFlow struct {
+	Version store.FlowVersion
+	// Created is false when the same flow was already deployed (same checksum).
+	Created bool
+	Graph   *designer.Graph
+}
+
+// MaxCommentLen bounds a deployment comment.
+const MaxCommentLen = 500
+
+// DeployFlow compiles, checks and stores a flow as its next version. The
+// route table has already checked the caller's right (flows deploy).
+func (s *Service) DeployFlow(ctx context.Context, c Caller, in DeployFlowInput) (DeployedFlow, error) {
+	if len(in.XML) == 0 {
+		return DeployedFlow{}, Errorf(BadRequest, "the request body is empty: send the BPMN XML").French("Le schéma est vide.")
+	}
+	if len(in.XML) > designer.MaxXMLSize {
+		return DeployedFlow{}, Errorf(TooLarge, "the BPMN file is too large (at most 5 MiB)").French("Le fichier BPMN est trop gros (5 Mio au plus).")
+	}
+	comment := strings.TrimSpace(in.Comment)
+	if len([]rune(comment)) > MaxCommentLen {
+		return DeployedFlow{}, Errorf(Invalid, "the comment is longer than %d characters", MaxCommentLen).
+			French("Le commentaire dépasse %d caractères.", MaxCommentLen)
+	}
+	g, err := CompileFlow(in.XML)
+	if err != nil {
+		return DeployedFlow{}, err
+	}
+	if err := ResolveForms(ctx, s.store, g); err != nil {
+		return DeployedFlow{}, err
+	}
+	if in.BeforeStore != nil {
+		if err := in.BeforeStore(g); err != nil {
+			return DeployedFlow{}, err
+		}
+	}
+	v, created, err := StoreFlow(ctx, s.store, in.XML, g, c.Principal.Name())
+	if err != nil {
+		return DeployedFlow{}, err
+	}
+	detail := map[string]any{"checksum": v.Checksum, "new": created}
+	if comment != "" {
+		detail["comment"] = comment
+	}
+	if in.Source != "" {
+		detail["source"] = in.Source
+	}
+	s.audit(ctx, c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version), Detail: audit.Detail(detail)})
+	return DeployedFlow{Version: v, Created: created, Graph: g}, nil
+}
