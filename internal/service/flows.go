@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -155,4 +156,102 @@ func (s *Service) DeployFlow(ctx context.Context, c Caller, in DeployFlowInput) 
 	}
 	s.audit(ctx, c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version), Detail: audit.Detail(detail)})
 	return DeployedFlow{Version: v, Created: created, Graph: g}, nil
+}
+
+// FlowSummary is a flow in the designer's list.
+type FlowSummary struct {
+	Flow   store.Flow
+	Latest store.FlowVersion // without XML
+	// Open is the number of instances not ended, all versions.
+	Open int
+}
+
+// DesignerFlows lists the deployed flows (latest version, who deployed it
+// and when, open instances) and the deployed forms.
+func (s *Service) DesignerFlows(ctx context.Context) ([]FlowSummary, []store.Form, error) {
+	fs, err := s.store.Flows(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]FlowSummary, 0, len(fs))
+	for _, f := range fs {
+		sum := FlowSummary{Flow: f}
+		vs, err := s.store.FlowVersions(ctx, f.Key)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(vs) > 0 {
+			sum.Latest = vs[0]
+		}
+		open, err := s.store.OpenInstancesPerVersion(ctx, f.Key)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range open {
+			sum.Open += n
+		}
+		out = append(out, sum)
+	}
+	forms, err := s.store.Forms(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, forms, nil
+}
+
+// VersionSummary is a version in a flow's history.
+type VersionSummary struct {
+	store.FlowVersion
+	Open int // instances not ended on this version
+}
+
+// FlowHistory is a flow and its versions, newest first.
+func (s *Service) FlowHistory(ctx context.Context, key string) (store.Flow, []VersionSummary, error) {
+	f, err := s.store.Flow(ctx, key)
+	if err != nil {
+		return f, nil, err
+	}
+	vs, err := s.store.FlowVersions(ctx, key)
+	if err != nil {
+		return f, nil, err
+	}
+	open, err := s.store.OpenInstancesPerVersion(ctx, key)
+	if err != nil {
+		return f, nil, err
+	}
+	out := make([]VersionSummary, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, VersionSummary{FlowVersion: v, Open: open[v.Version]})
+	}
+	return f, out, nil
+}
+
+// FlowVersionXML is one version with its BPMN (0: the latest).
+func (s *Service) FlowVersionXML(ctx context.Context, key string, version int) (store.FlowVersion, error) {
+	return s.store.FlowVersion(ctx, key, version)
+}
+
+// TemplateOptions are the choices the designer's element templates offer:
+// the roles, the departments, the deployed forms and the mail templates.
+func (s *Service) TemplateOptions(ctx context.Context, mailTemplates []string) (designer.TemplateOptions, error) {
+	o := designer.TemplateOptions{Roles: []string{auth.RoleAgent, auth.RoleSteward, auth.RoleApprover}, MailTemplates: mailTemplates}
+	ds, err := s.store.Departments(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, d := range ds {
+		o.Departments = append(o.Departments, d.Slug)
+	}
+	forms, err := s.store.Forms(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, f := range forms {
+		name := f.ID
+		if f.Name != "" {
+			name = f.Name + " (" + f.ID + ")"
+		}
+		o.Forms = append(o.Forms, designer.Choice{Name: name, Value: f.ID})
+	}
+	return o, nil
 }

@@ -36,6 +36,8 @@ func (s *Server) routes() {
 	s.registerDatasetPages()
 	s.registerTaskPages()
 	s.registerAdminPages()
+	// Designer (h/designer).
+	s.registerDesignerPages()
 }
 
 // RouteTable is every route's permission.
@@ -52,5 +54,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
 	all = append(all, adminPageRoutes...)
+	// Designer (h/designer).
+	all = append(all, designerPageRoutes...)
 	return all
 }
