@@ -61,6 +61,7 @@ func TestTemplatesCompile(t *testing.T) {
     <bpmn:sequenceFlow id="f2" sourceRef="h" targetRef="u"/>
     <bpmn:userTask id="u" name="Revue" civicflow:due="P5D" civicflow:fourEyes="initiator">
       <bpmn:extensionElements>
+        <zeebe:userTask/>
         <zeebe:assignmentDefinition candidateGroups="steward@voirie"/>
         <zeebe:formDefinition formId="review"/>
       </bpmn:extensionElements>

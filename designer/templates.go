@@ -198,7 +198,10 @@ func userTaskTemplate(k TaskKind, o TemplateOptions) ElementTemplate {
 	if len(groups) > 0 {
 		cg.Type, cg.Choices, cg.Value = "Dropdown", groups, groups[0].Value
 	}
-	t.Properties = append(t.Properties, cg)
+	// The element template schema requires zeebe:userTask beside
+	// zeebe:assignmentDefinition (a Camunda 8 user task); the compiler
+	// ignores it.
+	t.Properties = append(t.Properties, TemplateProp{Type: "Hidden", Binding: TemplateBinding{Type: "zeebe:userTask"}}, cg)
 	form := TemplateProp{ID: "formId", Label: "Formulaire déployé", Group: "form",
 		Description: "Le formulaire que la personne remplit (déployé depuis le concepteur de formulaires ou POST /api/v1/forms).",
 		Type:        "String", Binding: TemplateBinding{Type: "zeebe:formDefinition", Property: "formId"}}

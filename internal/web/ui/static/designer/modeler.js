@@ -135,6 +135,7 @@
         if (what) {
           say(what + ' : ' + n + (n > 1 ? ' éléments.' : ' élément.') + ((res.warnings || []).length ? ' ' + res.warnings.length + ' avertissement(s) à l\u2019import.' : ''), 'ok');
         }
+        if (!api.readyAt) { api.readyAt = performance.now(); }
         root.setAttribute('data-ready', 'true');
         api.ready = true;
         return res;
@@ -220,8 +221,7 @@
         propertiesPanel: { parent: '#designer-props' },
         moddleExtensions: { civicflow: all[0] },
         additionalModules: [{ translate: ['value', translate] }],
-        disableAdjustOrigin: true,
-        keyboard: { bindTo: document }
+        disableAdjustOrigin: true
       });
       var bus = modeler.get('eventBus');
       api.templateErrors = [];
