@@ -95,6 +95,19 @@ func TestBrowserDesigner(t *testing.T) {
 	require.Contains(t, panel, "Général", "the panel's groups are in French")
 	require.Contains(t, panel, "Attribution")
 	check(tab, "designer-modeler-review-selected")
+	// Other kinds of elements (service task, gateway, flow, event, timer, the process): their panels too.
+	browsertest.Eval[bool](tab, `(async () => {
+		const m = window.civicflowDesigner.modeler, r = m.get('elementRegistry');
+		for (const id of ['ingest', 'isValid', 'f_valid', 'start', 'approvalOverdue', 'remind', 'publication']) {
+			const el = r.get(id) || m.get('canvas').getRootElement();
+			m.get('selection').select(el);
+			await new Promise(res => setTimeout(res, 150));
+			document.querySelectorAll('#designer-props .bio-properties-panel-group-header').forEach(h => h.click());
+			await new Promise(res => setTimeout(res, 150));
+		}
+		m.get('selection').select(r.get('review'));
+		return true;
+	})()`)
 	missing := browsertest.Eval[[]string](tab, `Object.keys(window.civicflowDesigner.missing).sort()`)
 	t.Logf("strings without French translation so far (%d): %q", len(missing), missing)
 
