@@ -111,3 +111,9 @@ func TestModdleDescriptorCoversCompiler(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, found, 7)
 }
+
+func TestProblemFR(t *testing.T) {
+	require.Equal(t, "activité inconnue \"x\" (activités connues : a, b)", ProblemFR(`unknown activity "x" (known: a, b)`))
+	require.Contains(t, ProblemFR(refusedReason["inclusiveGateway"]), "passerelles inclusives")
+	require.Equal(t, "something new", ProblemFR("something new"))
+}

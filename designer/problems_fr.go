@@ -42,7 +42,7 @@ func ProblemFR(msg string) string {
 	}
 	for _, p := range problemPrefixesFR {
 		if rest, ok := strings.CutPrefix(msg, p.en); ok {
-			return p.fr + rest
+			return p.fr + strings.Replace(rest, " (known: ", " (activités connues : ", 1)
 		}
 	}
 	return msg

@@ -109,7 +109,7 @@ func TestBrowserDesigner(t *testing.T) {
 		return true;
 	})()`)
 	missing := browsertest.Eval[[]string](tab, `Object.keys(window.civicflowDesigner.missing).sort()`)
-	t.Logf("strings without French translation so far (%d): %q", len(missing), missing)
+	require.Empty(t, missing, "strings of the modeler and its panel without French (add them to static/designer/translations-fr.js)")
 
 	// Rename the task and deploy with a comment: version 2.
 	browsertest.Eval[bool](tab, `(() => {
@@ -162,7 +162,27 @@ func TestBrowserDesigner(t *testing.T) {
 	tab.Navigate(e.base + "/designer/new")
 	waitReady(t, tab)
 	require.Equal(t, 1, browsertest.Eval[int](tab, `window.civicflowDesigner.modeler.get('elementRegistry').filter(e => e.type === 'bpmn:StartEvent').length`))
-	check(tab, "designer-new")
+	// A service task picked from the templates: "Valider contre un schéma".
+	applied := browsertest.Eval[map[string]string](tab, `(async () => {
+		const m = window.civicflowDesigner.modeler;
+		const r = m.get('elementRegistry'), start = r.get('start');
+		const task = m.get('modeling').appendShape(start, m.get('elementFactory').createShape({type: 'bpmn:ServiceTask'}), {x: start.x + 200, y: start.y + 18});
+		const et = m.get('elementTemplates');
+		const tpl = et.getLatest('fr.civicflow.validate')[0];
+		const done = et.applyTemplate(task, tpl);
+		m.get('selection').select(done);
+		await new Promise(res => setTimeout(res, 300));
+		document.querySelectorAll('#designer-props .bio-properties-panel-group-header:not(.open)').forEach(h => h.click());
+		await new Promise(res => setTimeout(res, 300));
+		const xml = await window.civicflowDesigner.save();
+		return {panel: document.getElementById('designer-props').textContent, xml: xml, name: tpl.name};
+	})()`)
+	require.Equal(t, "Valider contre un schéma", applied["name"])
+	require.Contains(t, applied["panel"], "Valider contre un schéma")
+	require.Contains(t, applied["panel"], "Jeu de données", "the activity's params in the panel")
+	require.Contains(t, applied["xml"], `<zeebe:taskDefinition type="civicflow.validate" />`)
+	require.Empty(t, browsertest.Eval[[]string](tab, `Object.keys(window.civicflowDesigner.missing).sort()`), "strings without French on the new flow page")
+	check(tab, "designer-new-template")
 
 	// The read-only version 1 and its history.
 	tab.Navigate(e.base + "/designer/flows/publication/versions/1")

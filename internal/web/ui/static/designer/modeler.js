@@ -185,6 +185,7 @@
         say(r.message, 'ok');
         root.setAttribute('data-key', r.key);
         root.setAttribute('data-version', String(r.version));
+        if ($('designer-version')) { $('designer-version').textContent = 'version ' + r.version; }
       } else {
         say('Déploiement refusé.', 'error');
         showProblems(r.message || 'Le déploiement est refusé.', r.problems);
