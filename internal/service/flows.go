@@ -202,7 +202,8 @@ func (s *Service) DesignerFlows(ctx context.Context) ([]FlowSummary, []store.For
 // VersionSummary is a version in a flow's history.
 type VersionSummary struct {
 	store.FlowVersion
-	Open int // instances not ended on this version
+	Open    int    // instances not ended on this version
+	Comment string // given at deployment (audit log)
 }
 
 // FlowHistory is a flow and its versions, newest first.
@@ -219,9 +220,13 @@ func (s *Service) FlowHistory(ctx context.Context, key string) (store.Flow, []Ve
 	if err != nil {
 		return f, nil, err
 	}
+	comments, err := s.store.FlowDeployComments(ctx, key)
+	if err != nil {
+		return f, nil, err
+	}
 	out := make([]VersionSummary, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, VersionSummary{FlowVersion: v, Open: open[v.Version]})
+		out = append(out, VersionSummary{FlowVersion: v, Open: open[v.Version], Comment: comments[v.Version]})
 	}
 	return f, out, nil
 }

@@ -29,3 +29,22 @@ func TestOpenInstancesPerVersion(t *testing.T) {
 		require.Empty(t, n)
 	})
 }
+
+func TestFlowDeployComments(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := dataSetup(t, s)
+		seal := func(e *store.AuditEntry) error { e.Hash = "h" + e.ObjectID; return nil }
+		for _, e := range []store.AuditEntry{
+			{Action: "flow.deploy", ObjectType: "flow", ObjectID: "p@1", Detail: `{"checksum":"a","new":true}`},
+			{Action: "flow.deploy", ObjectType: "flow", ObjectID: "p@2", Detail: `{"checksum":"b","comment":"Renommage","new":true}`},
+			{Action: "flow.deploy", ObjectType: "flow", ObjectID: "px@3", Detail: `{"comment":"autre"}`},
+			{Action: "instance.start", ObjectType: "flow", ObjectID: "p@4", Detail: `{"comment":"pas un déploiement"}`},
+		} {
+			e.Actor, e.Outcome, e.At = "designer", "ok", time.Now()
+			require.NoError(t, s.AppendAudit(ctx, &e, seal))
+		}
+		c, err := s.FlowDeployComments(ctx, "p")
+		require.NoError(t, err)
+		require.Equal(t, map[int]string{2: "Renommage"}, c)
+	})
+}

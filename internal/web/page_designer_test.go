@@ -71,6 +71,7 @@ func TestDesignerPages(t *testing.T) {
 	rec = des.do(http.MethodGet, "/designer/flows/publication/versions/1", nil)
 	require.Equal(t, 200, rec.Code)
 	require.Contains(t, rec.Body.String(), "lecture seule")
+	require.Contains(t, rec.Body.String(), "première version", "the deployment comment")
 	require.Contains(t, rec.Body.String(), "designer") // deployed by
 	rec = des.do(http.MethodGet, "/designer/flows/publication/versions/1/bpmn?download=1", nil)
 	require.Equal(t, 200, rec.Code)
