@@ -37,9 +37,11 @@
 
   // translate: our French table (bpmn-js-i18n + our own strings for the
   // panel, the palette and the templates), with {placeholders}.
+  var ownStrings = {}; // the templates' labels and help: already French
   function translate(template, replacements) {
     var table = window.CIVICFLOW_FR || {};
     var out = table[template];
+    if (out === undefined && ownStrings[template]) { out = template; }
     if (out === undefined) {
       api.missing[template] = true;
       out = template;
@@ -227,6 +229,11 @@
       var bus = modeler.get('eventBus');
       api.templateErrors = [];
       bus.on('elementTemplates.errors', function (e) { api.templateErrors = api.templateErrors.concat(e.errors || []); });
+      all[1].forEach(function (t) {
+        [t.name, t.description].concat((t.groups || []).map(function (g) { return g.label; }))
+          .concat((t.properties || []).reduce(function (acc, p) { return acc.concat([p.label, p.description]); }, []))
+          .forEach(function (s) { if (s) { ownStrings[s] = true; } });
+      });
       modeler.get('elementTemplatesLoader').setTemplates(all[1]);
       api.templates = all[1];
       return open(all[2], src ? '' : 'Nouvelle démarche');

@@ -293,6 +293,8 @@
     "Extension properties documentation": "Documentation des propriétés d'extension",
     "Multi-instance documentation": "Documentation de la multi-instance",
     "Applied": "Appliqué",
+    "Change": "Changer",
+    "Description": "Description",
     "Outdated": "Périmé",
     "Deprecated": "Obsolète",
     "Unknown template": "Modèle inconnu",
