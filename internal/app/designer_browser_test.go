@@ -65,6 +65,18 @@ func TestBrowserDesigner(t *testing.T) {
 	t.Logf("designer page /designer/flows/publication: DOMContentLoaded %.0f ms, load %.0f ms, diagram ready %.0f ms", load["domContentLoaded"], load["load"], load["ready"])
 	require.Less(t, load["ready"], 2000.0, "the modeler page must be usable in under 2 s")
 
+	// The bpmn.io watermark is visible and nothing covers it (its licence).
+	require.True(t, browsertest.Eval[bool](tab, `(() => {
+		const w = document.querySelector('#designer-canvas .bjs-powered-by');
+		if (!w) return false;
+		const r = w.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0 || getComputedStyle(w).visibility === 'hidden') return false;
+		w.scrollIntoView({block: 'center'});
+		const b = w.getBoundingClientRect();
+		const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+		return !!hit && (hit === w || w.contains(hit));
+	})()`), "the bpmn.io watermark must stay visible and uncovered")
+
 	// Every element drawn: as many shapes and connections as the file has DI.
 	shapes, edges := diCount(t, designer.PublicationBPMN)
 	drawn := browsertest.Eval[map[string]int](tab, `(() => {
