@@ -196,6 +196,16 @@ func TestBrowserDesigner(t *testing.T) {
 	require.Empty(t, browsertest.Eval[[]string](tab, `Object.keys(window.civicflowDesigner.missing).sort()`), "strings without French on the new flow page")
 	check(tab, "designer-new-template")
 
+	// Version 2 shows what changed since version 1: the renamed task.
+	tab.Navigate(e.base + "/designer/flows/publication/versions/2")
+	tab.Do("wait for the diagram", chromedp.WaitVisible(chromedp.CSS(`#diagram[data-ready="true"]`)))
+	diff := tab.Text("#diff-list")
+	require.Contains(t, diff, "modifié : « Revue qualité des données » (review)")
+	require.NotContains(t, diff, "ajouté")
+	require.True(t, browsertest.Eval[bool](tab, `!!document.querySelector('#diagram [data-element-id="review"].cf-changed')`), "the changed task is highlighted")
+	require.Contains(t, tab.Text("main"), "Renommage de la revue", "the version's comment")
+	check(tab, "designer-version-2-diff")
+
 	// The read-only version 1 and its history.
 	tab.Navigate(e.base + "/designer/flows/publication/versions/1")
 	tab.Do("wait for the diagram", chromedp.WaitVisible(chromedp.CSS(`#diagram[data-ready="true"]`)))

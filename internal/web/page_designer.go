@@ -102,6 +102,9 @@ type versionView struct {
 	Version  service.VersionSummary
 	Versions []service.VersionSummary
 	Source   string
+	// Previous is the BPMN URL of the version before ("" for the first).
+	Previous        string
+	PreviousVersion int
 }
 
 func versionParam(c echo.Context) (int, error) {
@@ -129,6 +132,10 @@ func (s *Server) designerVersionPage(c echo.Context) error {
 	for _, x := range vs {
 		if x.Version == n {
 			v.Version, found = x, true
+		}
+		if x.Version < n && x.Version > v.PreviousVersion {
+			v.PreviousVersion = x.Version
+			v.Previous = "/designer/flows/" + f.Key + "/versions/" + strconv.Itoa(x.Version) + "/bpmn"
 		}
 	}
 	if !found {
