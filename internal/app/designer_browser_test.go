@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,9 +169,47 @@ func TestBrowserDesigner(t *testing.T) {
 	require.True(t, browsertest.Eval[bool](tab, fmt.Sprintf(`window.civicflowDesigner.modeler.get('canvas').hasMarker(%q, 'cf-problem')`, gw)), "the offending element is highlighted")
 	check(tab, "designer-import-refused")
 
+	// Every Camunda sample: imported, then deployed or refused on elements of the diagram.
+	samples, err := filepath.Glob("../../designer/testdata/camunda/*.bpmn")
+	require.NoError(t, err)
+	require.NotEmpty(t, samples)
+	deployed := 0
+	for _, f := range samples {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		q, _ := json.Marshal(string(raw))
+		res := browsertest.Eval[map[string]any](tab, `(async () => {
+			const d = window.civicflowDesigner;
+			try { await d.open(`+string(q)+`, 'échantillon'); } catch (e) { return {imported: false, error: String(e && e.message || e)}; }
+			const r = await d.deploy('import ' + `+strconv.Quote(filepath.Base(f))+`);
+			const reg = d.modeler.get('elementRegistry');
+			const off = (r.problems || []).filter(p => p.element && !reg.get(p.element)).map(p => p.element);
+			const onDiagram = (r.problems || []).filter(p => p.element && reg.get(p.element));
+			const marked = onDiagram.filter(p => d.modeler.get('canvas').hasMarker(p.element, 'cf-problem')).length;
+			const listed = document.querySelectorAll('#designer-problems-list li').length;
+			return {imported: true, ok: !!r.ok, message: r.message || '', problems: (r.problems || []).length, notOnDiagram: off,
+				marked: marked, unmarked: onDiagram.length - marked, listed: listed};
+		})()`)
+		name := filepath.Base(f)
+		require.Equal(t, true, res["imported"], "%s: %v", name, res["error"])
+		require.NotEmpty(t, res["message"], name)
+		if res["ok"] == true {
+			deployed++
+			t.Logf("sample %s: deployed (%s)", name, res["message"])
+			continue
+		}
+		require.NotZero(t, res["problems"], "%s refused without problems: %s", name, res["message"])
+		t.Logf("sample %s: refused, %v problem(s), %v marked on the diagram, not on it: %v", name, res["problems"], res["marked"], res["notOnDiagram"])
+		require.EqualValues(t, 0, res["unmarked"], "%s: every offending element of the diagram is marked", name)
+		require.Equal(t, res["problems"], res["listed"], "%s: every problem is listed", name)
+	}
+	t.Logf("%d of %d Camunda samples deployed from the designer, the others refused on their elements", deployed, len(samples))
+	require.Empty(t, tab.ConsoleErrors(), "script errors while importing the samples")
+
 	// Export gives back the diagram's XML.
 	exported := browsertest.Eval[string](tab, `window.civicflowDesigner.save()`)
-	require.Contains(t, exported, "inclusiveGateway")
+	root := browsertest.Eval[string](tab, `window.civicflowDesigner.modeler.get('canvas').getRootElement().id`)
+	require.Contains(t, exported, `<bpmn:process id="`+root+`"`)
 
 	// A new flow from an empty diagram.
 	tab.Navigate(e.base + "/designer/new")

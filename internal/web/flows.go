@@ -79,6 +79,9 @@ func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source stri
 			if len(g.TimerStarts) > 0 {
 				sp, err := s.deployScheduleParams(c, g)
 				if err != nil {
+					if source == "designer" {
+						return designerScheduleRefusal(err, g)
+					}
 					return err
 				}
 				sched = &sp

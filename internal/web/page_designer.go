@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -78,10 +79,22 @@ type modelerView struct {
 	Versions []service.VersionSummary
 	// Lint: the lint script exists (static/designer/lint.js).
 	Lint bool
+	// Departments are offered for the scheduled instances of timer-started flows.
+	Departments []string
 }
 
 func (s *Server) designerNewPage(c echo.Context) error {
-	return s.page(c, http.StatusOK, "designer_flow", modelerView{Lint: s.ui.HasAsset("designer/lint.js")})
+	v := modelerView{Lint: s.ui.HasAsset("designer/lint.js")}
+	if err := s.designerDepartments(c, &v); err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "designer_flow", v)
+}
+
+func (s *Server) designerDepartments(c echo.Context, v *modelerView) error {
+	o, err := s.svc.TemplateOptions(c.Request().Context(), nil)
+	v.Departments = o.Departments
+	return err
 }
 
 func (s *Server) designerFlowPage(c echo.Context) error {
@@ -92,9 +105,13 @@ func (s *Server) designerFlowPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "designer_flow", modelerView{Key: f.Key, Name: f.Name, Version: f.LatestVersion,
+	v := modelerView{Key: f.Key, Name: f.Name, Version: f.LatestVersion,
 		Source:   "/designer/flows/" + f.Key + "/versions/" + strconv.Itoa(f.LatestVersion) + "/bpmn",
-		Versions: vs, Lint: s.ui.HasAsset("designer/lint.js")})
+		Versions: vs, Lint: s.ui.HasAsset("designer/lint.js")}
+	if err := s.designerDepartments(c, &v); err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "designer_flow", v)
 }
 
 type versionView struct {
@@ -181,6 +198,8 @@ func (s *Server) designerTemplates(c echo.Context) error {
 type designerDeployRequest struct {
 	XML     string `json:"xml"`
 	Comment string `json:"comment"`
+	// Department of the scheduled instances of a timer-started flow.
+	Department string `json:"department"`
 }
 
 // designerProblem is a refusal on one element, in French.
@@ -210,6 +229,13 @@ func (s *Server) designerDeploy(c echo.Context) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return c.JSON(http.StatusBadRequest, designerDeployResult{Message: "La requête n'est pas lisible (JSON attendu : xml, comment)."})
 	}
+	if req.Department != "" {
+		// deployScheduleParams reads ?department=, as for POST /api/v1/flows.
+		c.Request().URL.RawQuery = url.Values{"department": {req.Department}}.Encode()
+		if _, err := s.store.Department(c.Request().Context(), req.Department); err != nil {
+			return c.JSON(http.StatusUnprocessableEntity, designerDeployResult{Message: "La direction « " + req.Department + " » n'existe pas."})
+		}
+	}
 	d, _, err := s.deployFlowWith(c, []byte(req.XML), req.Comment, "designer")
 	if err != nil {
 		res, status, ok := designerRefusal(err)
@@ -229,6 +255,22 @@ func (s *Server) designerDeploy(c echo.Context) error {
 		res.Message = "Aucun changement : la version " + strconv.Itoa(v.Version) + " de « " + v.FlowKey + " » est déjà celle-ci."
 	}
 	return c.JSON(status, res)
+}
+
+// designerScheduleRefusal explains, on the timer start events, why a
+// timer-started flow cannot be deployed from the page (no department for
+// its scheduled instances, or a bad one).
+func designerScheduleRefusal(err error, g *designer.Graph) error {
+	var we *Error
+	if !errors.As(err, &we) || we.Status >= 500 {
+		return err
+	}
+	se := service.Errorf(service.Invalid, "%s", we.Msg).
+		French("Cette démarche démarre sur une minuterie : choisissez la direction de ses demandes planifiées (liste « Direction des demandes planifiées »).")
+	for _, id := range g.TimerStarts {
+		se.Problems = append(se.Problems, service.Problem{Element: id, Message: we.Msg, Fr: "démarrage planifié : la direction de ses demandes est à choisir"})
+	}
+	return se
 }
 
 // designerRefusal turns a domain refusal into the page's French answer;

@@ -170,13 +170,13 @@
     }).catch(function (e) { say('L\u2019export a échoué : ' + e.message, 'error'); });
   }
 
-  function deploy(comment) {
+  function deploy(comment, department) {
     say('Déploiement en cours…');
     return save().then(function (xml) {
       return fetch(root.getAttribute('data-deploy'), {
         method: 'POST', credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrfToken() },
-        body: JSON.stringify({ xml: xml, comment: comment || '' })
+        body: JSON.stringify({ xml: xml, comment: comment || '', department: department || '' })
       });
     }).then(function (res) {
       return res.json().catch(function () { return { ok: false, message: 'Le serveur a répondu ' + res.status + '.' }; });
@@ -252,11 +252,11 @@
     $('designer-export').addEventListener('click', function () { if (modeler) { exportFile(); } });
     $('designer-deploy').addEventListener('submit', function (ev) {
       ev.preventDefault();
-      if (modeler) { deploy($('designer-comment').value); }
+      if (modeler) { deploy($('designer-comment').value, $('designer-department').value); }
     });
   }
 
-  api.deploy = function (comment) { return deploy(comment); };
+  api.deploy = function (comment, department) { return deploy(comment, department); };
   api.open = function (xml, what) { return open(xml, what || 'Fichier importé'); };
   api.save = save;
   api.exportFile = exportFile;
