@@ -103,6 +103,13 @@ func TestDesignerPages(t *testing.T) {
 		}
 	}
 	require.True(t, found, "the inclusive gateway is named in French: %v", probs)
+	// A timer-started flow needs the department of its scheduled instances.
+	timer, err := os.ReadFile("../../designer/testdata/camunda/bpmn-driven-testing__simpleTimerStartEvent.bpmn")
+	require.NoError(t, err)
+	rec, out = des.deployJSON(string(timer), "")
+	require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+	require.Contains(t, out["message"], "minuterie")
+	require.NotEmpty(t, out["problems"])
 	rec, out = des.deployJSON("pas du XML", "")
 	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 	require.Contains(t, out["message"], "n'est pas un processus BPMN")
