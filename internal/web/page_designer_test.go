@@ -174,3 +174,32 @@ func TestDesignerElementTemplates(t *testing.T) {
 	require.Contains(t, groups, "steward")
 	require.Contains(t, groups, "steward@voirie")
 }
+
+// Deploying from the page needs a same-origin proof (the auth package's
+// CSRF rules: Sec-Fetch-Site, else the session's CSRF token, which
+// modeler.js always sends) and a JSON body.
+func TestDesignerDeployNeedsCSRFAndJSON(t *testing.T) {
+	b := pagesSetup(t)
+	des := pageSignIn(t, b, "designer")
+	post := func(ct, site, token string) int {
+		req := httptest.NewRequest(http.MethodPost, "/designer/deploy", strings.NewReader(`{"xml":"<x/>"}`))
+		req.Header.Set("Content-Type", ct)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		if token != "" {
+			req.Header.Set("X-CSRF-Token", token)
+		}
+		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: des.cookie})
+		rec := httptest.NewRecorder()
+		b.srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	tok := des.csrf("/designer")
+	require.Equal(t, http.StatusForbidden, post("application/json", "cross-site", tok), "from another site")
+	require.Equal(t, http.StatusForbidden, post("application/json", "", ""), "no origin proof, no CSRF token")
+	require.Equal(t, http.StatusForbidden, post("application/json", "", "0000"), "a wrong token")
+	require.Equal(t, http.StatusUnsupportedMediaType, post("text/plain", "same-origin", tok), "not JSON")
+	require.Equal(t, http.StatusUnprocessableEntity, post("application/json", "", tok), "the token: accepted, then refused by the compiler")
+	require.Equal(t, http.StatusUnprocessableEntity, post("application/json", "same-origin", ""), "same origin: accepted, then refused by the compiler")
+}
