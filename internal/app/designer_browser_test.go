@@ -91,6 +91,23 @@ func TestBrowserDesigner(t *testing.T) {
 	require.Equal(t, shapes, drawn["shapes"], "shapes drawn")
 	require.Equal(t, edges, drawn["connections"], "connections drawn")
 	require.GreaterOrEqual(t, drawn["gfx"], shapes+edges, "every element has its SVG")
+	// Round trip: the modeler's export compiles to the same graph as the file.
+	exportedV1 := browsertest.Eval[string](tab, `window.civicflowDesigner.save()`)
+	g1, p1, err := designer.Compile(designer.PublicationBPMN, designer.Options{})
+	require.NoError(t, err)
+	require.Empty(t, p1)
+	g2, p2, err := designer.Compile([]byte(exportedV1), designer.Options{})
+	require.NoError(t, err)
+	require.Empty(t, p2, "the exported file compiles")
+	semantic := func(g *designer.Graph) map[string]any { // the graph without the file's checksum
+		var m map[string]any
+		raw, _ := json.Marshal(g)
+		require.NoError(t, json.Unmarshal(raw, &m))
+		delete(m, "checksum")
+		return m
+	}
+	require.Equal(t, semantic(g1), semantic(g2), "the modeler keeps every civicflow and zeebe attribute")
+
 	// Every element template loaded (none silently dropped by the validator).
 	tpl := browsertest.Eval[map[string]int](tab, `({loaded: window.civicflowDesigner.modeler.get('elementTemplates').getAll().length,
 		served: window.civicflowDesigner.templates.length, errors: window.civicflowDesigner.templateErrors.length})`)
