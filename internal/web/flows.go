@@ -50,7 +50,7 @@ func (s *Server) deployFlow(c echo.Context) error {
 			return Errorf(http.StatusUnprocessableEntity, "department %q does not exist", dept)
 		}
 	}
-	d, schedules, err := s.deployFlowWith(c, xml, c.QueryParam("comment"), "api")
+	d, schedules, err := s.deployFlowWith(c, xml, c.QueryParam("comment"), "api", dept, c.QueryParam("variables"))
 	if err != nil {
 		return err
 	}
@@ -68,16 +68,16 @@ func (s *Server) deployFlow(c echo.Context) error {
 
 // deployFlowWith deploys a flow through service.DeployFlow (the same path
 // for the API and the designer page), with the schedule of timer-started
-// flows (?department=, ?variables=) checked before storing and applied
-// after.
-func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source string) (service.DeployedFlow, []string, error) {
+// flows (department and variables: ?department=, ?variables= for the API)
+// checked before storing and applied after.
+func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source, dept, vars string) (service.DeployedFlow, []string, error) {
 	ctx := c.Request().Context()
 	p := auth.PrincipalFrom(c)
 	var sched *scheduleParams
 	d, err := s.svc.DeployFlow(ctx, caller(c), service.DeployFlowInput{XML: xml, Comment: comment, Source: source,
 		BeforeStore: func(g *designer.Graph) error {
 			if len(g.TimerStarts) > 0 {
-				sp, err := s.deployScheduleParams(c, g)
+				sp, err := s.deployScheduleParams(c, g, dept, vars)
 				if err != nil {
 					if source == "designer" {
 						return designerScheduleRefusal(err, g)
@@ -85,7 +85,7 @@ func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source stri
 					return err
 				}
 				sched = &sp
-			} else if c.QueryParam("variables") != "" {
+			} else if vars != "" {
 				return Errorf(http.StatusUnprocessableEntity, "?variables= sets the start variables of scheduled instances, but flow %q has no timer start event", g.ID)
 			}
 			return nil
@@ -110,14 +110,14 @@ func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source stri
 // flow being deployed: ?department= and ?variables= (a JSON object), each
 // defaulting to what the flow's schedule holds from an earlier deployment
 // or PUT /api/v1/flows/{key}/schedule.
-func (s *Server) deployScheduleParams(c echo.Context, g *designer.Graph) (scheduleParams, error) {
+func (s *Server) deployScheduleParams(c echo.Context, g *designer.Graph, dept, vars string) (scheduleParams, error) {
 	ctx := c.Request().Context()
-	p := scheduleParams{Department: c.QueryParam("department")}
+	p := scheduleParams{Department: dept}
 	stored, err := s.store.FlowSchedule(ctx, g.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return p, err
 	}
-	if raw := c.QueryParam("variables"); raw != "" {
+	if raw := vars; raw != "" {
 		dec := json.NewDecoder(strings.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(&p.Variables); err != nil || p.Variables == nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -230,13 +229,11 @@ func (s *Server) designerDeploy(c echo.Context) error {
 		return c.JSON(http.StatusBadRequest, designerDeployResult{Message: "La requête n'est pas lisible (JSON attendu : xml, comment)."})
 	}
 	if req.Department != "" {
-		// deployScheduleParams reads ?department=, as for POST /api/v1/flows.
-		c.Request().URL.RawQuery = url.Values{"department": {req.Department}}.Encode()
 		if _, err := s.store.Department(c.Request().Context(), req.Department); err != nil {
 			return c.JSON(http.StatusUnprocessableEntity, designerDeployResult{Message: "La direction « " + req.Department + " » n'existe pas."})
 		}
 	}
-	d, _, err := s.deployFlowWith(c, []byte(req.XML), req.Comment, "designer")
+	d, _, err := s.deployFlowWith(c, []byte(req.XML), req.Comment, "designer", req.Department, "")
 	if err != nil {
 		res, status, ok := designerRefusal(err)
 		if !ok {

@@ -17,10 +17,14 @@ import (
 
 // deployJSON posts to /designer/deploy as modeler.js does (JSON, the CSRF
 // token in X-CSRF-Token).
-func (br *browser) deployJSON(xml, comment string) (*httptest.ResponseRecorder, map[string]any) {
+func (br *browser) deployJSON(xml, comment string, department ...string) (*httptest.ResponseRecorder, map[string]any) {
 	br.t.Helper()
 	tok := br.csrf("/designer")
-	body, _ := json.Marshal(map[string]string{"xml": xml, "comment": comment})
+	in := map[string]string{"xml": xml, "comment": comment}
+	if len(department) > 0 {
+		in["department"] = department[0]
+	}
+	body, _ := json.Marshal(in)
 	req := httptest.NewRequest(http.MethodPost, "/designer/deploy", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -110,6 +114,11 @@ func TestDesignerPages(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
 	require.Contains(t, out["message"], "minuterie")
 	require.NotEmpty(t, out["problems"])
+	rec, out = des.deployJSON(string(timer), "", "inconnue")
+	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
+	require.Contains(t, out["message"], "« inconnue » n'existe pas")
+	rec, _ = des.deployJSON(string(timer), "", "voirie")
+	require.NotContains(t, rec.Body.String(), "minuterie", "the department is taken (the schedule needs the engine, absent here)")
 	rec, out = des.deployJSON("pas du XML", "")
 	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 	require.Contains(t, out["message"], "n'est pas un processus BPMN")
