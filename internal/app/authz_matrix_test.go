@@ -156,6 +156,16 @@ var matrix = map[string]access{
 	"GET /designer/forms/new":  inAnyDept("designer", "admin"),
 	"GET /designer/forms/:id":  inAnyDept("designer", "admin"),
 	"POST /designer/forms/:id": inAnyDept("designer", "admin"),
+
+	// The designer's pages (h/designer): the face of POST /api/v1/flows,
+	// with its right (flows deploy: designer and admin).
+	"GET /designer":                             inAnyDept("designer", "admin"),
+	"GET /designer/new":                         inAnyDept("designer", "admin"),
+	"GET /designer/element-templates.json":      inAnyDept("designer", "admin"),
+	"GET /designer/flows/:key":                  inAnyDept("designer", "admin"),
+	"GET /designer/flows/:key/versions/:n":      inAnyDept("designer", "admin"),
+	"GET /designer/flows/:key/versions/:n/bpmn": inAnyDept("designer", "admin"),
+	"POST /designer/deploy":                     inAnyDept("designer", "admin"),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -286,6 +296,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/delegations/:id", "/delegations/"+f.delegation,
 		"/users/:id/memberships/:role/:dept", "/users/"+f.user+"/memberships/agent/voirie",
 		"/users/:id", "/users/"+f.user,
+		"/flows/:key/versions/:n", "/flows/publication/versions/1", // designer (before /flows/:key)
 		"/flows/:key", "/flows/publication",
 		"/schemas/:name", "/schemas/scdl-subventions",
 		"/me/tokens/:id", "/me/tokens/999999",

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -314,11 +315,26 @@ type Violation struct {
 // page and returns the violations.
 func (tb *Tab) Axe() []Violation {
 	tb.t.Helper()
+	return tb.AxeExcluding()
+}
+
+// AxeExcluding is Axe on the page without the parts matching the CSS
+// selectors exclude (a third-party widget such as the bpmn.io canvas).
+func (tb *Tab) AxeExcluding(exclude ...string) []Violation {
+	tb.t.Helper()
 	if !Eval[bool](tb, `typeof window.axe === "object"`) {
 		// Evaluated through the DevTools protocol: the page's CSP does not apply.
 		run(tb, "inject axe-core", chromedp.Evaluate[bool](axeSource+"\n;true"))
 	}
-	raw := Eval[string](tb, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}, resultTypes: ["violations"]})
+	context := "document"
+	if len(exclude) > 0 {
+		var sels []string
+		for _, e := range exclude {
+			sels = append(sels, "["+strconv.Quote(e)+"]")
+		}
+		context = "{include: [[\"html\"]], exclude: [" + strings.Join(sels, ", ") + "]}"
+	}
+	raw := Eval[string](tb, `axe.run(`+context+`, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}, resultTypes: ["violations"]})
 		.then(r => JSON.stringify(r.violations))`)
 	var vs []Violation
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
@@ -331,8 +347,15 @@ func (tb *Tab) Axe() []Violation {
 // serious or critical violation on the page (others are logged).
 func (tb *Tab) RequireAccessible(pageName string) {
 	tb.t.Helper()
+	tb.RequireAccessibleExcluding(pageName)
+}
+
+// RequireAccessibleExcluding is RequireAccessible without the parts of the
+// page matching the CSS selectors exclude.
+func (tb *Tab) RequireAccessibleExcluding(pageName string, exclude ...string) {
+	tb.t.Helper()
 	var bad []string
-	for _, v := range tb.Axe() {
+	for _, v := range tb.AxeExcluding(exclude...) {
 		line := fmt.Sprintf("[%s] %s: %s (%s)", v.Impact, v.ID, v.Help, v.HelpURL)
 		for i, n := range v.Nodes {
 			if i == 5 {

@@ -18,36 +18,14 @@ import (
 	"github.com/civicflow/civicflow/internal/store"
 )
 
-// CompileFlow compiles BPMN XML, turning refusals into a 422 that lists
-// every problem with its element id.
-func CompileFlow(xml []byte) (*designer.Graph, error) {
-	g, problems, err := designer.Compile(xml, designer.Options{})
-	if err != nil {
-		return nil, &Error{Status: http.StatusUnprocessableEntity, Msg: "the file is not a BPMN 2.0 process: " + err.Error()}
-	}
-	if len(problems) > 0 {
-		e := &Error{Status: http.StatusUnprocessableEntity, Msg: "the flow cannot be deployed: " + strconv.Itoa(len(problems)) + " problem(s)"}
-		for _, p := range problems {
-			e.Problems = append(e.Problems, FieldProblem{Element: p.ElementID, Message: p.Message})
-		}
-		return nil, e
-	}
-	return g, nil
-}
+// CompileFlow compiles BPMN XML (service.CompileFlow): refusals are a 422
+// that lists every problem with its element id.
+func CompileFlow(xml []byte) (*designer.Graph, error) { return service.CompileFlow(xml) }
 
-// DeployFlow stores a compiled flow as a new immutable version (or returns
-// the existing version with the same checksum). It is shared by the HTTP
-// handler and the demo seed. The returned graph carries its key and version.
+// DeployFlow stores a compiled flow as a new immutable version
+// (service.StoreFlow); the demo seed uses it.
 func DeployFlow(ctx context.Context, st *store.Store, xml []byte, g *designer.Graph, by string) (store.FlowVersion, bool, error) {
-	graph, err := json.Marshal(g)
-	if err != nil {
-		return store.FlowVersion{}, false, err
-	}
-	v, created, err := st.DeployFlow(ctx, g.ID, g.Name, store.FlowVersion{Checksum: designer.DeployChecksum(xml, g), BPMN: string(xml), Graph: string(graph), DeployedBy: by})
-	if err == nil {
-		g.Key, g.Version = v.FlowKey, v.Version
-	}
-	return v, created, err
+	return service.StoreFlow(ctx, st, xml, g, by)
 }
 
 func (s *Server) deployFlow(c echo.Context) error {
@@ -65,7 +43,6 @@ func (s *Server) deployFlow(c echo.Context) error {
 	if len(xml) == 0 {
 		return Errorf(http.StatusBadRequest, "the request body is empty: send the BPMN XML")
 	}
-	p := auth.PrincipalFrom(c)
 	ctx := c.Request().Context()
 	dept := c.QueryParam("department")
 	if dept != "" {
@@ -73,72 +50,75 @@ func (s *Server) deployFlow(c echo.Context) error {
 			return Errorf(http.StatusUnprocessableEntity, "department %q does not exist", dept)
 		}
 	}
-	g, err := CompileFlow(xml)
+	d, schedules, err := s.deployFlowWith(c, xml, c.QueryParam("comment"), "api", dept, c.QueryParam("variables"))
 	if err != nil {
 		return err
 	}
-	if err := ResolveForms(ctx, s.store, g); err != nil {
-		return err
-	}
-	// The designer's lint rules: errors refuse the deploy, warnings come back
-	// in the answer (service.LintFlow).
-	lint, err := service.LintFlow(ctx, s.store, xml)
-	if err != nil {
-		return err
-	}
-	if err := service.LintRefusal(lint); err != nil {
-		return err
-	}
-	var sched *scheduleParams
-	if len(g.TimerStarts) > 0 {
-		sp, err := s.deployScheduleParams(c, g)
-		if err != nil {
-			return err
-		}
-		sched = &sp
-	} else if c.QueryParam("variables") != "" {
-		return Errorf(http.StatusUnprocessableEntity, "?variables= sets the start variables of scheduled instances, but flow %q has no timer start event", g.ID)
-	}
-	v, created, err := DeployFlow(ctx, s.store, xml, g, p.Name())
-	if err != nil {
-		return err
-	}
-	var schedules []string
-	if sched != nil {
-		if schedules, err = s.applySchedule(ctx, g, *sched, p.Name()); err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
-				e.Msg = fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", v.FlowKey, v.Version)
-			}
-			return err
-		}
-	}
-	s.audit(c, audit.Entry{Action: "flow.deploy", ObjectType: "flow", ObjectID: v.FlowKey + "@" + strconv.Itoa(v.Version),
-		Detail: audit.Detail(map[string]any{"checksum": v.Checksum, "new": created})})
+	v := d.Version
 	status := http.StatusCreated
-	if !created {
+	if !d.Created {
 		status = http.StatusOK
 	}
-	out := map[string]any{"key": v.FlowKey, "version": v.Version, "checksum": v.Checksum, "created": created}
+	out := map[string]any{"key": v.FlowKey, "version": v.Version, "checksum": v.Checksum, "created": d.Created,
+		"warnings": d.Warnings}
 	if len(schedules) > 0 {
 		out["schedules"] = schedules
 	}
-	out["warnings"] = service.LintWarnings(lint)
 	return c.JSON(status, out)
+}
+
+// deployFlowWith deploys a flow through service.DeployFlow (the same path
+// for the API and the designer page), with the schedule of timer-started
+// flows (department and variables: ?department=, ?variables= for the API)
+// checked before storing and applied after.
+func (s *Server) deployFlowWith(c echo.Context, xml []byte, comment, source, dept, vars string) (service.DeployedFlow, []string, error) {
+	ctx := c.Request().Context()
+	p := auth.PrincipalFrom(c)
+	var sched *scheduleParams
+	d, err := s.svc.DeployFlow(ctx, caller(c), service.DeployFlowInput{XML: xml, Comment: comment, Source: source,
+		BeforeStore: func(g *designer.Graph) error {
+			if len(g.TimerStarts) > 0 {
+				sp, err := s.deployScheduleParams(c, g, dept, vars)
+				if err != nil {
+					if source == "designer" {
+						return designerScheduleRefusal(err, g)
+					}
+					return err
+				}
+				sched = &sp
+			} else if vars != "" {
+				return Errorf(http.StatusUnprocessableEntity, "?variables= sets the start variables of scheduled instances, but flow %q has no timer start event", g.ID)
+			}
+			return nil
+		}})
+	if err != nil {
+		return d, nil, err
+	}
+	var schedules []string
+	if sched != nil {
+		if schedules, err = s.applySchedule(ctx, d.Graph, *sched, p.Name()); err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
+				e.Msg = fmt.Sprintf("flow %s version %d is deployed, but its schedule could not be created; deploy again to retry", d.Version.FlowKey, d.Version.Version)
+			}
+			return d, nil, err
+		}
+	}
+	return d, schedules, nil
 }
 
 // deployScheduleParams are the parameters of the scheduled instances of a
 // flow being deployed: ?department= and ?variables= (a JSON object), each
 // defaulting to what the flow's schedule holds from an earlier deployment
 // or PUT /api/v1/flows/{key}/schedule.
-func (s *Server) deployScheduleParams(c echo.Context, g *designer.Graph) (scheduleParams, error) {
+func (s *Server) deployScheduleParams(c echo.Context, g *designer.Graph, dept, vars string) (scheduleParams, error) {
 	ctx := c.Request().Context()
-	p := scheduleParams{Department: c.QueryParam("department")}
+	p := scheduleParams{Department: dept}
 	stored, err := s.store.FlowSchedule(ctx, g.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return p, err
 	}
-	if raw := c.QueryParam("variables"); raw != "" {
+	if raw := vars; raw != "" {
 		dec := json.NewDecoder(strings.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(&p.Variables); err != nil || p.Variables == nil {

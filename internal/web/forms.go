@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/civicflow/civicflow/designer"
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 )
 
@@ -101,33 +101,7 @@ func orEmptyFields(fs []designer.FormField) []designer.FormField {
 }
 
 // ResolveForms embeds in g the latest deployed version of every form its
-// user tasks link by id; a form that is not deployed is a 422 naming the
-// tasks.
+// user tasks link by id (service.ResolveForms).
 func ResolveForms(ctx context.Context, st *store.Store, g *designer.Graph) error {
-	problems, err := g.ResolveForms(func(id string) (*designer.Form, error) {
-		v, err := st.FormVersion(ctx, id, 0)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		f, err := designer.ParseForm(v.Schema)
-		if err != nil {
-			return nil, err
-		}
-		f.Version = v.Version
-		return f, nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		e := &Error{Status: http.StatusUnprocessableEntity, Msg: "the flow links forms that are not deployed: " + strconv.Itoa(len(problems)) + " problem(s)"}
-		for _, p := range problems {
-			e.Problems = append(e.Problems, FieldProblem{Element: p.ElementID, Message: p.Message})
-		}
-		return e
-	}
-	return nil
+	return service.ResolveForms(ctx, st, g)
 }

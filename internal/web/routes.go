@@ -39,6 +39,8 @@ func (s *Server) routes() {
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	s.registerDesignerLint()
 	s.registerDesignerForms()
+	// Designer (h/designer).
+	s.registerDesignerPages()
 }
 
 // RouteTable is every route's permission.
@@ -58,5 +60,7 @@ func RouteTable() []RoutePerm {
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)
+	// Designer (h/designer).
+	all = append(all, designerPageRoutes...)
 	return all
 }
