@@ -49,21 +49,7 @@ func plural(n int, one, many string) string {
 // user tasks link by id; a form that is not deployed is Invalid, naming
 // the tasks.
 func ResolveForms(ctx context.Context, st *store.Store, g *designer.Graph) error {
-	problems, err := g.ResolveForms(func(id string) (*designer.Form, error) {
-		v, err := st.FormVersion(ctx, id, 0)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		f, err := designer.ParseForm(v.Schema)
-		if err != nil {
-			return nil, err
-		}
-		f.Version = v.Version
-		return f, nil
-	})
+	problems, err := g.ResolveForms(latestForm(ctx, st))
 	if err != nil {
 		return err
 	}
@@ -270,4 +256,24 @@ func (s *Service) TemplateOptions(ctx context.Context, mailTemplates []string) (
 		o.Forms = append(o.Forms, designer.Choice{Name: name, Value: f.ID})
 	}
 	return o, nil
+}
+
+// latestForm reads the latest deployed version of a form by id (nil when
+// it is not deployed), for the compiler and the lint rules.
+func latestForm(ctx context.Context, st *store.Store) func(id string) (*designer.Form, error) {
+	return func(id string) (*designer.Form, error) {
+		v, err := st.FormVersion(ctx, id, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		f, err := designer.ParseForm(v.Schema)
+		if err != nil {
+			return nil, err
+		}
+		f.Version = v.Version
+		return f, nil
+	}
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/civicflow/civicflow/designer"
@@ -17,21 +16,7 @@ import (
 func LintFlow(ctx context.Context, st *store.Store, xml []byte) ([]designer.LintProblem, error) {
 	opts := designer.LintOptions{}
 	if st != nil {
-		opts.Form = func(id string) (*designer.Form, error) {
-			v, err := st.FormVersion(ctx, id, 0)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			f, err := designer.ParseForm(v.Schema)
-			if err != nil {
-				return nil, err
-			}
-			f.Version = v.Version
-			return f, nil
-		}
+		opts.Form = latestForm(ctx, st)
 	}
 	ps, err := designer.Lint(xml, opts)
 	if err != nil && len(ps) == 0 {
