@@ -307,6 +307,13 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	// The probe's activity works this long, heartbeating (timeout 5 s): long
 	// enough to be still in flight when the worker holding it is killed.
 	const n, work = 12, 8 * time.Second
+	p1, p2 := fmt.Sprint(w1.cmd.Process.Pid), fmt.Sprint(w2.cmd.Process.Pid)
+	// SDK worker identities are "<pid>@<host>@<task queue>".
+	id1, id2 := p1+"@", p2+"@"
+	// Both workers poll for activities before the probes start: otherwise
+	// the first one up may take every probe (a loaded machine starts them
+	// seconds apart) and the other never holds one.
+	waitPollers(ctx, t, c, "civicflow", id1, id2)
 	var runs []client.WorkflowRun
 	var ids []string
 	for i := 0; i < n; i++ {
@@ -316,9 +323,6 @@ func TestScaleOutOnPostgres(t *testing.T) {
 		runs = append(runs, r)
 		ids = append(ids, r.GetID())
 	}
-	p1, p2 := fmt.Sprint(w1.cmd.Process.Pid), fmt.Sprint(w2.cmd.Process.Pid)
-	// SDK worker identities are "<pid>@<host>@<task queue>".
-	id1, id2 := p1+"@", p2+"@"
 
 	// Kill the first worker once it holds activities in flight.
 	var held []string
@@ -366,6 +370,34 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	var v int
 	require.NoError(t, sdb.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&v))
 	require.Positive(t, v)
+}
+
+// waitPollers waits until workers whose identities start with each of
+// prefixes poll queue for activity tasks.
+func waitPollers(ctx context.Context, t *testing.T, c client.Client, queue string, prefixes ...string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err == nil {
+			seen := 0
+			for _, want := range prefixes {
+				for _, p := range resp.GetPollers() {
+					if strings.HasPrefix(p.GetIdentity(), want) {
+						seen++
+						break
+					}
+				}
+			}
+			if seen == len(prefixes) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers %v never all polled %s (last answer: %v, %v)", prefixes, queue, resp, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // scaleOutInFlight returns, for each workflow whose probe activity a worker

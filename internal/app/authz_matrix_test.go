@@ -147,6 +147,7 @@ var matrix = map[string]access{
 	// The task pages: the same rights as the JSON routes they are the face of.
 	"GET /tasks":               inAnyDept("agent", "steward", "approver", "designer", "admin"),
 	"GET /tasks/:id":           inObjectDept("agent", "steward", "approver", "designer", "admin"),
+	"GET /tasks/:id/diff":      inObjectDept("agent", "steward", "approver", "designer", "admin"),
 	"POST /tasks/:id/claim":    {roles: []string{"steward"}, scoped: true},
 	"POST /tasks/:id/unclaim":  {roles: []string{"steward"}, scoped: true},
 	"POST /tasks/:id/complete": {roles: []string{"steward"}, scoped: true},

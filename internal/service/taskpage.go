@@ -109,42 +109,15 @@ func (s *Service) preview(r store.QualityReport) (*Preview, error) {
 	if r.BlobSHA == "" {
 		return nil, errors.New("no file")
 	}
-	f, err := s.blobs().Open(r.BlobSHA)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	name := r.FileID
 	if df, err := s.store.DataFile(context.Background(), r.FileID); err == nil && df.Name != "" {
 		name = df.Name
 	}
-	var rows ingest.Rows
-	head := make([]byte, min(st.Size(), ingest.SniffLen))
-	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	format, err := ingest.Detect(path.Base(name), head)
+	rows, done, err := s.openBlobRows(r.BlobSHA, name)
 	if err != nil {
 		return nil, err
 	}
-	if format == ingest.FormatCSV {
-		cr, err := tableschema.NewCSVReader(io.NewSectionReader(f, 0, st.Size()), tableschema.CSVOptions{})
-		if err != nil {
-			return nil, err
-		}
-		rows = cr
-	} else {
-		rc, _, err := ingest.Open(path.Base(name), f, st.Size(), ingest.Options{})
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		rows = rc
-	}
+	defer done()
 	p := &Preview{Header: rows.Header()}
 	for {
 		rec, line, err := rows.Next()
@@ -161,6 +134,44 @@ func (s *Service) preview(r store.QualityReport) (*Preview, error) {
 		p.Rows = append(p.Rows, PreviewRow{Line: line, Cells: rec})
 	}
 	return p, nil
+}
+
+// openBlobRows reads the records of a staged or derived file (name gives
+// its format); done releases it.
+func (s *Service) openBlobRows(sha, name string) (rows ingest.Rows, done func(), err error) {
+	f, err := s.blobs().Open(sha)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	head := make([]byte, min(st.Size(), ingest.SniffLen))
+	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, nil, err
+	}
+	format, err := ingest.Detect(path.Base(name), head)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if format == ingest.FormatCSV {
+		cr, err := tableschema.NewCSVReader(io.NewSectionReader(f, 0, st.Size()), tableschema.CSVOptions{})
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return cr, func() { f.Close() }, nil
+	}
+	rc, _, err := ingest.Open(path.Base(name), f, st.Size(), ingest.Options{})
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return rc, func() { rc.Close(); f.Close() }, nil
 }
 
 // frenchCheck translates a form check message (designer.Form.CheckData:

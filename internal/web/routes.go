@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	s.registerRequestPages()
 	s.registerDatasetPages()
 	s.registerTaskPages()
+	s.registerTaskDiff()
 	s.registerAdminPages()
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	s.registerDesignerLint()
@@ -56,6 +57,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, requestPageRoutes...)
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
+	all = append(all, taskDiffRoutes...)
 	all = append(all, adminPageRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
