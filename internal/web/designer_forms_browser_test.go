@@ -33,10 +33,10 @@ func TestBrowserFormEditor(t *testing.T) {
 	tab.Navigate(ts.URL + "/designer/forms")
 	require.Contains(t, tab.Text("main"), "revue-qualite")
 	tab.RequireAccessible("the forms list")
-	tab.Click(`a[href="/designer/forms/revue-qualite"]`)
+	tab.ClickAndWait(`a[href="/designer/forms/revue-qualite"]`)
 	waitAttr := func(sel, want string) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(45 * time.Second) // 2.9 MB of unminified editor on a loaded machine
 		for browsertest.Eval[string](tab, `(document.querySelector('`+sel+`') || {getAttribute: () => ''}).getAttribute('data-ready') || ''`) != want {
 			require.True(t, time.Now().Before(deadline), "%s not ready", sel)
 			time.Sleep(100 * time.Millisecond)
