@@ -128,11 +128,11 @@ var errNoSandbox = &Error{Kind: NotFound, Msg: "no such sandbox run", Fr: "Cet e
 
 // sandboxOwned checks that id is a sandbox run started by the caller.
 func (s *Service) sandboxOwned(ctx context.Context, c Caller, id string) error {
-	if err := s.sandboxReady(); err != nil {
-		return err
-	}
 	if !strings.HasPrefix(id, workflows.SandboxPrefix) || len(id) > 80 {
 		return errNoSandbox
+	}
+	if err := s.sandboxReady(); err != nil {
+		return err
 	}
 	d, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
