@@ -15,6 +15,14 @@
     cancelled: 'arrêté', terminated: 'interrompu', failed: 'en échec'
   };
 
+  // The interpreter's history events, in French.
+  var EVENT_FR = {
+    started: 'démarrage', continued: 'suite', completed: 'terminé', reached: 'atteint', entered: 'entrée',
+    waiting: 'en attente', opened: 'tâche ouverte', claimed: 'prise en charge', unclaimed: 'rendue',
+    cancelled: 'annulé', fired: 'minuterie déclenchée', incident: 'incident', resolved: 'incident résolu',
+    failed: 'échec', terminated: 'interrompu'
+  };
+
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRF-Token'] || ''; } catch (e) { return ''; }
   }
@@ -179,7 +187,9 @@
       });
       history.innerHTML = '';
       (st.history || []).slice(-30).forEach(function (h) {
-        history.appendChild(el('li', {}, (h.node ? nameOf(h.node) + ' : ' : '') + h.event + (h.actor ? ' par ' + h.actor : '') + (h.message ? ' — ' + h.message : '')));
+        var msg = h.event === 'opened' ? '' : (h.message || ''); // opened: the task id
+        history.appendChild(el('li', { 'data-event': h.event }, (h.node ? nameOf(h.node) + ' : ' : '') + (EVENT_FR[h.event] || h.event) +
+          (h.actor ? ' par ' + h.actor : '') + (msg ? ' — ' + msg : '')));
       });
       api.state = st;
       if (st.status !== 'running' && st.status !== 'incident') { finish(); }
