@@ -60,6 +60,7 @@ func TestBrowserDesignerTry(t *testing.T) {
 	waitPanel(t, tab, `#designer-try-panel .designer-try-task[data-node="approval"][data-viewer="ready"]`)
 	waitMarker(t, tab, "approval", "cf-try-active")
 	waitMarker(t, tab, "review", "cf-try-done")
+	waitMarker(t, tab, "reviewDecision", "cf-try-done") // a gateway passed
 	require.False(t, browsertest.Eval[bool](tab, `!!document.querySelector('`+review+`')`), "the review left the panel")
 	tab.Screenshot("designer-try-approval")
 	require.Empty(t, tab.ConsoleErrors(), "script errors")

@@ -111,6 +111,18 @@
       });
     }
 
+    // Gateways leave no history: one is passed when an element before it
+    // is done and one after it is done or active.
+    function passedGateways(st) {
+      var seen = {};
+      (st.done || []).concat(st.current || []).forEach(function (id) { seen[id] = true; });
+      return registry.filter(function (e) { return /Gateway$/.test(e.type); }).filter(function (g) {
+        var before = (g.incoming || []).some(function (c) { return c.source && (st.done || []).indexOf(c.source.id) >= 0; });
+        var after = (g.outgoing || []).some(function (c) { return c.target && seen[c.target.id]; });
+        return before && after;
+      }).map(function (g) { return g.id; });
+    }
+
     function showProblems(res) {
       problems.innerHTML = '';
       (res.problems || []).forEach(function (p) {
@@ -169,7 +181,7 @@
 
     function render(st) {
       unmark();
-      mark(st.done, 'cf-try-done');
+      mark((st.done || []).concat(passedGateways(st)), 'cf-try-done');
       mark(st.current, 'cf-try-active');
       mark(st.failed, 'cf-try-failed');
       var label = STATUS_FR[st.status] || st.status;
