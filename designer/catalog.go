@@ -37,6 +37,11 @@ type ActivityInfo struct {
 	Label  string // French: "Valider contre un schéma"
 	Help   string // French, one or two sentences
 	Params []ActivityParam
+	// Sample is what the activity returns in the designer's sandbox
+	// ("Essayer"): plausible variables of the same shape as the real
+	// activity's, so that the gateways after it can be tried. A variable
+	// the designer set at start wins over the sample.
+	Sample map[string]any
 }
 
 // datasetParam is the param every data activity accepts when the instance
@@ -50,35 +55,43 @@ var Activities = []ActivityInfo{
 		Help: "Lit le fichier déposé (variable « file ») du jeu de données, détecte son format et son encodage, et l'harmonise par défaut.",
 		Params: []ActivityParam{datasetParam,
 			{Name: "harmonise", Label: "Harmoniser à l'ingestion", Type: ParamBoolean, Default: "true",
-				Help: "« false » garde les valeurs telles quelles (l'harmonisation peut venir d'une activité dédiée)."}}},
+				Help: "« false » garde les valeurs telles quelles (l'harmonisation peut venir d'une activité dédiée)."}},
+		Sample: map[string]any{"normalized": "essai-sha256", "ingest": map[string]any{"rows": 42, "encoding": "UTF-8", "delimiter": ";"}}},
 	{Name: "civicflow.validate", Label: "Valider contre un schéma",
 		Help:   "Contrôle le fichier contre le schéma Table Schema du jeu de données et produit un rapport ; la variable « valid » dit s'il est conforme.",
-		Params: []ActivityParam{datasetParam}},
+		Params: []ActivityParam{datasetParam},
+		Sample: map[string]any{"valid": true, "report": map[string]any{"rows": 42, "errors": 0, "warnings": 0}}},
 	{Name: "civicflow.harmonise", Label: "Harmoniser les valeurs",
 		Help: "Normalise dates, nombres, booléens, SIRET et codes communes ; les types des colonnes viennent du schéma ou du paramètre « kinds ».",
 		Params: []ActivityParam{datasetParam,
 			{Name: "kinds", Label: "Types des colonnes", Type: ParamList,
-				Help: "colonne:type séparés par des virgules (types : number, integer, date, datetime, boolean, siret, siren, insee_commune, year, date_period)."}}},
+				Help: "colonne:type séparés par des virgules (types : number, integer, date, datetime, boolean, siret, siren, insee_commune, year, date_period)."}},
+		Sample: map[string]any{"normalized": "essai-sha256", "harmonise": map[string]any{"rows": 42, "changed": 3}}},
 	{Name: "civicflow.deduplicate", Label: "Dédoublonner",
 		Help: "Regroupe les lignes en double (clé exacte ou rapprochement approché) et garde une ligne par groupe.",
 		Params: []ActivityParam{datasetParam,
 			{Name: "key", Label: "Colonnes clés", Type: ParamList, Help: "Colonnes dont l'égalité fait un doublon, séparées par des virgules."},
 			{Name: "match", Label: "Colonnes à rapprocher", Type: ParamList, Help: "Colonnes comparées de façon approchée (noms, adresses), séparées par des virgules."},
-			{Name: "threshold", Label: "Seuil de ressemblance", Type: ParamNumber, Help: "Entre 0 et 1 (par exemple 0.9) : au-dessus, deux lignes sont des doublons."}}},
+			{Name: "threshold", Label: "Seuil de ressemblance", Type: ParamNumber, Help: "Entre 0 et 1 (par exemple 0.9) : au-dessus, deux lignes sont des doublons."}},
+		Sample: map[string]any{"normalized": "essai-sha256", "deduplicate": map[string]any{"records": 42, "kept": 40, "duplicates": 2}}},
 	{Name: "civicflow.anonymise", Label: "Anonymiser",
 		Help: "Supprime, pseudonymise ou généralise les colonnes personnelles détectées (et celles que vous indiquez) avant toute publication.",
 		Params: []ActivityParam{datasetParam,
 			{Name: "fields", Label: "Colonnes supplémentaires", Type: ParamJSON,
-				Help: "Liste JSON de colonnes à traiter en plus, par exemple [{\"name\":\"telephone\",\"action\":\"drop\"}]."}}},
+				Help: "Liste JSON de colonnes à traiter en plus, par exemple [{\"name\":\"telephone\",\"action\":\"drop\"}]."}},
+		Sample: map[string]any{"normalized": "essai-sha256", "anonymisation": []any{}}},
 	{Name: "civicflow.release", Label: "Préparer une version",
 		Help:   "Fige le fichier validé comme nouvelle version du jeu de données, sans la publier.",
-		Params: []ActivityParam{datasetParam}},
+		Params: []ActivityParam{datasetParam},
+		Sample: map[string]any{"release": 1, "releaseInfo": map[string]any{"dataset": "essai", "number": 1, "rows": 42}}},
 	{Name: "civicflow.publish", Label: "Publier la version",
 		Help:   "Publie la version du jeu de données sur le portail (fichier, métadonnées DCAT).",
-		Params: []ActivityParam{datasetParam}},
+		Params: []ActivityParam{datasetParam},
+		Sample: map[string]any{"release": 1, "releaseInfo": map[string]any{"dataset": "essai", "number": 1, "rows": 42}}},
 	{Name: "civicflow.expose", Label: "Exposer en API",
 		Help:   "Rend la dernière version publiée interrogeable par l'API de données.",
-		Params: []ActivityParam{datasetParam}},
+		Params: []ActivityParam{datasetParam},
+		Sample: map[string]any{"exposed": 1}},
 	{Name: "civicflow.notify", Label: "Envoyer un courriel",
 		Help: "Écrit un courriel à partir d'un modèle aux personnes d'un rôle (ou à l'initiateur), par exemple pour relancer une tâche en retard.",
 		Params: []ActivityParam{
@@ -86,19 +99,23 @@ var Activities = []ActivityInfo{
 				Help: "Un rôle (approver, steward…, éventuellement rôle@direction) ou « initiator »."},
 			{Name: "template", Label: "Modèle de courriel", Type: ParamChoice, Required: true, Help: "Le modèle du message."},
 			{Name: "task", Label: "Tâche concernée", Type: ParamString,
-				Help: "Identifiant de la tâche humaine dont parle le message (par défaut : la tâche ouverte des destinataires)."}}},
+				Help: "Identifiant de la tâche humaine dont parle le message (par défaut : la tâche ouverte des destinataires)."}},
+		Sample: map[string]any{"notification": 0}},
 	{Name: "civicflow.http", Label: "Appeler un service web",
 		Help: "Envoie les variables de la demande en JSON (POST) à une adresse ; la réponse est rangée dans la variable « response ».",
 		Params: []ActivityParam{
 			{Name: "url", Label: "Adresse", Type: ParamURL, Required: true, Help: "URL absolue http(s) ; les adresses internes sont refusées sauf autorisation."},
-			{Name: "timeout", Label: "Délai maximal", Type: ParamDuration, Default: "10s", Help: "Durée comme 30s ou 2m (5 minutes au plus)."}}},
+			{Name: "timeout", Label: "Délai maximal", Type: ParamDuration, Default: "10s", Help: "Durée comme 30s ou 2m (5 minutes au plus)."}},
+		Sample: map[string]any{"httpStatus": 200}},
 	{Name: "civicflow.noop", Label: "Étape sans effet",
-		Help: "Ne fait rien : sert de jalon ou de place réservée pendant la conception."},
+		Help:   "Ne fait rien : sert de jalon ou de place réservée pendant la conception.",
+		Sample: map[string]any{}},
 	{Name: "civicflow.collect", Label: "Collecter une source",
 		Help: "Télécharge un fichier depuis une adresse (variable ou paramètre « source ») et le dépose dans le jeu de données s'il a changé.",
 		Params: []ActivityParam{datasetParam,
 			{Name: "source", Label: "Adresse de la source", Type: ParamURL, Help: "URL http(s) du fichier, quand la demande n'a pas de variable « source »."},
-			{Name: "name", Label: "Nom du fichier", Type: ParamString, Help: "Nom donné au fichier collecté (par défaut : celui de l'adresse)."}}},
+			{Name: "name", Label: "Nom du fichier", Type: ParamString, Help: "Nom donné au fichier collecté (par défaut : celui de l'adresse)."}},
+		Sample: map[string]any{"file": "essai-fichier", "unchanged": false, "collect": map[string]any{"bytes": 2048}}},
 }
 
 // ActivityInfoOf returns the catalogue entry of an activity.

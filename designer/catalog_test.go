@@ -24,6 +24,7 @@ func TestEveryActivityHasATemplate(t *testing.T) {
 		require.True(t, ok, "activity %s has no entry in designer.Activities", name)
 		require.NotEmpty(t, a.Label, name)
 		require.NotEmpty(t, a.Help, name)
+		require.NotNil(t, a.Sample, "activity %s has no sample output for the sandbox", name)
 		tp, ok := tpls[TemplateID(name)]
 		require.True(t, ok, "activity %s has no element template", name)
 		require.Equal(t, a.Label, tp.Name)

@@ -30,8 +30,10 @@ const (
 
 // BookkeepingOptions are used for task and instance activities: retried
 // until they succeed, since the read models must follow the workflow.
+// Activities run on the workflow's own task queue (no TaskQueue here): the
+// flows' queue for real instances, the sandbox queue for tries, whose
+// worker answers every activity with a stub (SandboxTaskQueue).
 var BookkeepingOptions = workflow.ActivityOptions{
-	TaskQueue: TaskQueue,
 	// Short: these are single-row writes; a worker killed mid-activity
 	// must not leave a task "being opened" for long.
 	StartToCloseTimeout: 10 * time.Second,
@@ -46,7 +48,7 @@ func ServiceOptions(retries int) workflow.ActivityOptions {
 		retries = DefaultRetries
 	}
 	return workflow.ActivityOptions{
-		TaskQueue:           TaskQueue,
+		// No TaskQueue: the workflow's own (see BookkeepingOptions).
 		StartToCloseTimeout: time.Hour,
 		HeartbeatTimeout:    ServiceHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -26,6 +26,15 @@ import (
 // TaskQueue is the task queue of the interpreter and of every activity.
 const TaskQueue = "civicflow"
 
+// Sandbox runs ("Essayer" in the designer): the interpreter runs a draft on
+// its own task queue, whose worker registers stubs under the same activity
+// names (no store, network or mail); their workflow ids start with
+// SandboxPrefix.
+const SandboxPrefix = "sandbox-"
+
+// SandboxTaskQueue is the sandbox queue beside the flows' queue q.
+func SandboxTaskQueue(q string) string { return q + "-sandbox" }
+
 // Workflow and activity names.
 const (
 	InterpreterName  = "civicflow.Interpreter"

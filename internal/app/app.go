@@ -33,6 +33,7 @@ import (
 	"github.com/civicflow/civicflow/internal/temporalserver"
 	"github.com/civicflow/civicflow/internal/web"
 	"github.com/civicflow/civicflow/internal/worker"
+	"github.com/civicflow/civicflow/workflows"
 )
 
 // Mode says what a process runs.
@@ -50,6 +51,7 @@ type App struct {
 	tui      *temporalserver.UI // Temporal Web UI (--temporal-ui)
 	Temporal client.Client
 	worker   sdkworker.Worker
+	sandbox  sdkworker.Worker // the designer's tries (SandboxRegistrations)
 	Web      *web.Server
 	listener net.Listener
 	reg      *prometheus.Registry
@@ -140,6 +142,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		log.Info("worker started", "task_queue", cfg.WorkerTaskQueue)
+		// The designer's sandbox ("Essayer"): the same interpreter, stub activities.
+		sq := workflows.SandboxTaskQueue(cfg.WorkerTaskQueue)
+		if a.sandbox, err = worker.New(a.Temporal, worker.Options{TaskQueue: sq, Logger: log, Register: SandboxRegistrations()}); err != nil {
+			return nil, err
+		}
+		if err := a.sandbox.Start(); err != nil {
+			return nil, fmt.Errorf("start sandbox worker: %w", err)
+		}
 		switch {
 		case cfg.SMTPHost == "":
 			log.Info("e-mail is off (--smtp-host is not set): reminders are recorded, not sent")
@@ -244,6 +254,9 @@ func (a *App) Stop() {
 	}
 	if a.worker != nil {
 		a.worker.Stop()
+	}
+	if a.sandbox != nil {
+		a.sandbox.Stop()
 	}
 	if a.Temporal != nil {
 		a.Temporal.Close()

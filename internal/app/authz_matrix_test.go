@@ -167,6 +167,12 @@ var matrix = map[string]access{
 	"GET /designer/flows/:key/versions/:n":      inAnyDept("designer", "admin"),
 	"GET /designer/flows/:key/versions/:n/bpmn": inAnyDept("designer", "admin"),
 	"POST /designer/deploy":                     inAnyDept("designer", "admin"),
+
+	// The designer's sandbox, "Essayer" (h/sandbox): the same right.
+	"POST /designer/try":                          inAnyDept("designer", "admin"),
+	"GET /designer/try/:id":                       inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/tasks/:task/complete": inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/cancel":               inAnyDept("designer", "admin"),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -302,6 +308,8 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/schemas/:name", "/schemas/scdl-subventions",
 		"/me/tokens/:id", "/me/tokens/999999",
 		"/forms/:id", "/forms/unknown-form",
+		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
+		"/tasks/:task/", "/tasks/x/",
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)
@@ -349,6 +357,8 @@ func runMatrix(t *testing.T, e *env) {
 			case path == "/designer/lint": // BPMN XML, as the modeler sends it
 				body, ct = "<x/>", "application/xml"
 			case strings.HasPrefix(path, "/designer/forms/"): // the form editor's JSON
+				body, ct = "{}", "application/json"
+			case strings.HasPrefix(path, "/designer/try"): // the sandbox's JSON (h/sandbox)
 				body, ct = "{}", "application/json"
 			case strings.HasSuffix(path, "/files"): // a page's upload: multipart, no file
 				body, ct = "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "multipart/form-data; boundary=b"

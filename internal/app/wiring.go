@@ -25,6 +25,16 @@ func Registrations(a *App) []worker.Registration {
 	}
 }
 
+// SandboxRegistrations lists what the sandbox worker runs: the same
+// interpreter, every activity answered by a stub (activities.Sandbox) that
+// touches neither the store nor the outside.
+func SandboxRegistrations() []worker.Registration {
+	return []worker.Registration{
+		func(r sdkworker.Registry) { workflows.Register(r) },
+		func(r sdkworker.Registry) { activities.Sandbox{}.Register(r) },
+	}
+}
+
 // Seed loads the demo data (--demo), idempotently: departments, users and
 // the default publication flow.
 func Seed(ctx context.Context, a *App) error {

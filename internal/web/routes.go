@@ -42,6 +42,8 @@ func (s *Server) routes() {
 	s.registerDesignerForms()
 	// Designer (h/designer).
 	s.registerDesignerPages()
+	// The designer's sandbox, "Essayer" (designer_try.go).
+	s.registerDesignerTry()
 }
 
 // RouteTable is every route's permission.
@@ -64,5 +66,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerFormRoutes...)
 	// Designer (h/designer).
 	all = append(all, designerPageRoutes...)
+	// The designer's sandbox, "Essayer" (designer_try.go).
+	all = append(all, designerTryRoutes...)
 	return all
 }

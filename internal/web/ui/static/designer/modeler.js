@@ -16,6 +16,7 @@
   var api = window.civicflowDesigner = { ready: false, modeler: null, lastResult: null, missing: {} };
   var modeler = null;
   var linted = false;
+  var tried = false; // "Essayer" attached (h/sandbox)
   var problemMarks = [];
 
   function say(msg, kind) {
@@ -132,6 +133,12 @@
         if (!linted && root.getAttribute('data-lint') && window.civicflowLint) {
           linted = true;
           window.civicflowLint.attach(modeler, { endpoint: root.getAttribute('data-lint') });
+        }
+        // "Essayer" (h/sandbox, try.js): run the draft in the sandbox.
+        if (!tried && root.getAttribute('data-try') && window.civicflowTry && $('designer-try')) {
+          tried = true;
+          window.civicflowTry.attach(modeler, { button: $('designer-try'), panel: $('designer-try-panel'), endpoint: root.getAttribute('data-try'),
+            viewer: root.getAttribute('data-try-viewer'), viewerCSS: root.getAttribute('data-try-viewer-css') });
         }
         var n = modeler.get('elementRegistry').filter(function (e) { return e.type !== 'label' && e.businessObject && e.businessObject.$instanceOf && e.businessObject.$instanceOf('bpmn:FlowElement'); }).length;
         if (what) {
