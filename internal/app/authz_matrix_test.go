@@ -166,6 +166,13 @@ var matrix = map[string]access{
 	"GET /designer/flows/:key/versions/:n":      inAnyDept("designer", "admin"),
 	"GET /designer/flows/:key/versions/:n/bpmn": inAnyDept("designer", "admin"),
 	"POST /designer/deploy":                     inAnyDept("designer", "admin"),
+
+	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
+	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,

@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	s.registerDesignerForms()
 	// Designer (h/designer).
 	s.registerDesignerPages()
+	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
+	s.registerExplore()
 }
 
 // RouteTable is every route's permission.
@@ -57,6 +59,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, datasetPageRoutes...)
 	all = append(all, taskPageRoutes...)
 	all = append(all, adminPageRoutes...)
+	// The public records API, Opendatasoft Explore v2.1 (explore.go): Public.
+	all = append(all, exploreRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)

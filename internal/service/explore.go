@@ -1,0 +1,187 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/civicflow/civicflow/internal/odsql"
+	"github.com/civicflow/civicflow/internal/store"
+)
+
+// Limits of the public records API, those of Opendatasoft Explore v2.1.
+const (
+	ExploreDefaultLimit = 10
+	ExploreMaxLimit     = 100
+	ExploreMaxWindow    = 10000 // offset + limit
+)
+
+// PublicDataset is a dataset the public API serves: public, with an
+// exposed release.
+type PublicDataset struct {
+	Dataset store.Dataset
+	Release store.Release
+}
+
+// ExploreParams are the query parameters of a records request, as sent.
+type ExploreParams struct {
+	Select, Where, GroupBy, OrderBy string
+	Refine, Exclude                 []string // field:value
+	Limit, Offset                   string
+}
+
+// ParamError is a bad parameter of the public API (not an ODSQL mistake):
+// a limit out of bounds, a malformed refine.
+type ParamError struct{ Msg string }
+
+func (e *ParamError) Error() string { return e.Msg }
+
+// PublicDatasets lists the datasets the public API serves, by id, with the
+// total count: public datasets whose exposed release exists. Private
+// datasets are never listed.
+func (s *Service) PublicDatasets(ctx context.Context, limit, offset int) (int, []PublicDataset, error) {
+	all, err := s.store.Datasets(ctx, store.DatasetFilter{Visibility: store.VisibilityPublic})
+	if err != nil {
+		return 0, nil, err
+	}
+	var out []PublicDataset
+	for _, d := range all {
+		if d.ExposedRelease == nil {
+			continue
+		}
+		rel, err := s.store.Release(ctx, d.ID, *d.ExposedRelease)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		out = append(out, PublicDataset{Dataset: d, Release: rel})
+	}
+	total := len(out)
+	if offset >= len(out) {
+		return total, []PublicDataset{}, nil
+	}
+	out = out[offset:]
+	if limit >= 0 && limit < len(out) {
+		out = out[:limit]
+	}
+	return total, out, nil
+}
+
+// PublicDataset returns a dataset the public API serves and its exposed
+// release; NotFound for unknown, private or unexposed datasets alike (the
+// public does not learn that a private dataset exists).
+func (s *Service) PublicDataset(ctx context.Context, id string) (PublicDataset, error) {
+	notFound := Errorf(NotFound, "Unknown dataset: %s", id)
+	if !store.ValidDatasetID(id) {
+		return PublicDataset{}, notFound
+	}
+	d, err := s.store.Dataset(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return PublicDataset{}, notFound
+	}
+	if err != nil {
+		return PublicDataset{}, err
+	}
+	if d.Visibility != store.VisibilityPublic || d.ExposedRelease == nil {
+		return PublicDataset{}, notFound
+	}
+	rel, err := s.store.Release(ctx, d.ID, *d.ExposedRelease)
+	if errors.Is(err, store.ErrNotFound) {
+		return PublicDataset{}, notFound
+	}
+	if err != nil {
+		return PublicDataset{}, err
+	}
+	return PublicDataset{Dataset: d, Release: rel}, nil
+}
+
+// ParseExplore turns request parameters into a query: *odsql.Error for
+// ODSQL mistakes, *ParamError for bad paging or facets. export lifts the
+// limit (exports are unlimited unless limit is given, -1 meaning all).
+func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
+	var q store.ExploreQuery
+	var err error
+	if q.Select, err = odsql.ParseSelect(p.Select); err != nil {
+		return q, err
+	}
+	if q.Where, err = odsql.ParseWhere(p.Where); err != nil {
+		return q, err
+	}
+	if q.GroupBy, err = odsql.ParseGroupBy(p.GroupBy); err != nil {
+		return q, err
+	}
+	if q.OrderBy, err = odsql.ParseOrderBy(p.OrderBy); err != nil {
+		return q, err
+	}
+	for _, spec := range []struct {
+		name string
+		in   []string
+		out  *[]store.FieldValue
+	}{{"refine", p.Refine, &q.Refine}, {"exclude", p.Exclude, &q.Exclude}} {
+		if len(spec.in) > 100 {
+			return q, &ParamError{Msg: "too many " + spec.name + " parameters (at most 100)"}
+		}
+		for _, r := range spec.in {
+			f, v, ok := strings.Cut(r, ":")
+			if !ok || f == "" {
+				return q, &ParamError{Msg: spec.name + " expects field:value, got " + strconv.Quote(r)}
+			}
+			*spec.out = append(*spec.out, store.FieldValue{Field: f, Value: v})
+		}
+	}
+	q.Limit = ExploreDefaultLimit
+	if export {
+		q.Limit = -1
+	}
+	if p.Limit != "" {
+		n, err := strconv.Atoi(p.Limit)
+		switch {
+		case err != nil || n < -1:
+			return q, &ParamError{Msg: "Invalid value for limit: " + strconv.Quote(p.Limit)}
+		case !export && (n == -1 || n > ExploreMaxLimit):
+			return q, &ParamError{Msg: "Invalid value for limit: it must be between 0 and " + strconv.Itoa(ExploreMaxLimit)}
+		}
+		q.Limit = n
+	}
+	if p.Offset != "" {
+		n, err := strconv.Atoi(p.Offset)
+		if err != nil || n < 0 {
+			return q, &ParamError{Msg: "Invalid value for offset: " + strconv.Quote(p.Offset)}
+		}
+		q.Offset = n
+	}
+	if !export && q.Offset+q.Limit > ExploreMaxWindow {
+		return q, &ParamError{Msg: "Invalid value for offset + limit: it must be at most " + strconv.Itoa(ExploreMaxWindow)}
+	}
+	return q, nil
+}
+
+// ExploreRecords answers a records request on a public dataset.
+func (s *Service) ExploreRecords(ctx context.Context, id string, p ExploreParams) (store.ExploreResult, error) {
+	pd, err := s.PublicDataset(ctx, id)
+	if err != nil {
+		return store.ExploreResult{}, err
+	}
+	q, err := ParseExplore(p, false)
+	if err != nil {
+		return store.ExploreResult{}, err
+	}
+	return s.store.ExploreRecords(ctx, pd.Release, q)
+}
+
+// ExploreExport streams the results of a query on a public dataset: names
+// once, then each row.
+func (s *Service) ExploreExport(ctx context.Context, id string, p ExploreParams, names func([]string) error, row func([]any) error) error {
+	pd, err := s.PublicDataset(ctx, id)
+	if err != nil {
+		return err
+	}
+	q, err := ParseExplore(p, true)
+	if err != nil {
+		return err
+	}
+	return s.store.ExploreStream(ctx, pd.Release, q, names, row)
+}
