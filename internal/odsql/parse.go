@@ -34,6 +34,9 @@ func lex(clause, s string) ([]token, error) {
 	if !utf8.ValidString(s) {
 		return nil, &Error{Clause: clause, Pos: 1, Msg: "invalid UTF-8"}
 	}
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, &Error{Clause: clause, Pos: utf8.RuneCountInString(s[:i]) + 1, Msg: "NUL character"}
+	}
 	rs := []rune(s)
 	var out []token
 	i := 0
@@ -588,11 +591,13 @@ func ParseOrderBy(s string) ([]OrderItem, error) {
 	return out, nil
 }
 
-// ValidDate reports whether s is a date (YYYY-MM-DD) or an RFC 3339 timestamp.
+// ValidDate reports whether s is a date (YYYY-MM-DD) or an RFC 3339
+// timestamp, of the years 1 to 9999.
 func ValidDate(s string) bool {
-	if _, err := time.Parse(time.DateOnly, s); err == nil {
-		return true
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339, s)
 	}
-	_, err := time.Parse(time.RFC3339, s)
-	return err == nil
+	// Year 0 parses in Go but not in PostgreSQL.
+	return err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999
 }

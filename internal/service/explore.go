@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/odsql"
 	"github.com/civicflow/civicflow/internal/store"
@@ -128,6 +129,9 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 			f, v, ok := strings.Cut(r, ":")
 			if !ok || f == "" {
 				return q, &ParamError{Msg: spec.name + " expects field:value, got " + strconv.Quote(r)}
+			}
+			if !utf8.ValidString(r) || strings.IndexByte(r, 0) >= 0 || len(r) > odsql.MaxLength {
+				return q, &ParamError{Msg: spec.name + ": invalid value"}
 			}
 			*spec.out = append(*spec.out, store.FieldValue{Field: f, Value: v})
 		}

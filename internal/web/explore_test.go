@@ -249,6 +249,14 @@ func TestExploreAPIContract(t *testing.T) {
 				{"refine": {`nope:1`}},
 				{"refine": {`montant:abc`}},
 				{"refine": {`noval`}},
+				{"refine": {"commune:a\x00b"}},
+				{"refine": {"commune:\xff"}},
+				{"refine": {"date:0000-01-01"}},
+				{"where": {"commune = \"a\x00b\""}},
+				{"where": {"commune = \"\xff\""}},
+				{"where": {`date = date'0000-01-01'`}},
+				{"where": {`date > "2024-02-30"`}},
+				{"where": {`nb > 1e999`}},
 			} {
 				rec := get(h, base+"/travaux/records", q)
 				require.Equal(t, 400, rec.Code, "%v: %s", q, rec.Body.String())
