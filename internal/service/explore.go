@@ -16,6 +16,9 @@ const (
 	ExploreDefaultLimit = 10
 	ExploreMaxLimit     = 100
 	ExploreMaxWindow    = 10000 // offset + limit
+	// With group_by, Opendatasoft allows up to 20,000 groups per page and
+	// offset + limit up to 20,000.
+	ExploreMaxGroupLimit = 20000
 )
 
 // PublicDataset is a dataset the public API serves: public, with an
@@ -136,6 +139,10 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 			*spec.out = append(*spec.out, store.FieldValue{Field: f, Value: v})
 		}
 	}
+	maxLimit, window := ExploreMaxLimit, ExploreMaxWindow
+	if len(q.GroupBy) > 0 {
+		maxLimit, window = ExploreMaxGroupLimit, ExploreMaxGroupLimit
+	}
 	q.Limit = ExploreDefaultLimit
 	if export {
 		q.Limit = -1
@@ -145,8 +152,8 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 		switch {
 		case err != nil || n < -1:
 			return q, &ParamError{Msg: "Invalid value for limit: " + strconv.Quote(p.Limit)}
-		case !export && (n == -1 || n > ExploreMaxLimit):
-			return q, &ParamError{Msg: "Invalid value for limit: it must be between 0 and " + strconv.Itoa(ExploreMaxLimit)}
+		case !export && (n == -1 || n > maxLimit):
+			return q, &ParamError{Msg: "Invalid value for limit: it must be between 0 and " + strconv.Itoa(maxLimit)}
 		}
 		q.Limit = n
 	}
@@ -157,8 +164,8 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 		}
 		q.Offset = n
 	}
-	if !export && q.Offset+q.Limit > ExploreMaxWindow {
-		return q, &ParamError{Msg: "Invalid value for offset + limit: it must be at most " + strconv.Itoa(ExploreMaxWindow)}
+	if !export && q.Offset+q.Limit > window {
+		return q, &ParamError{Msg: "Invalid value for offset + limit: it must be at most " + strconv.Itoa(window) + " (use the exports to get every record)"}
 	}
 	return q, nil
 }

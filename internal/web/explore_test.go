@@ -215,6 +215,12 @@ func TestExploreAPIContract(t *testing.T) {
 			require.Len(t, records(url.Values{"limit": {"0"}}).Results, 0)
 			require.Len(t, records(url.Values{"limit": {"100"}, "offset": {"9900"}}).Results, 0)
 			require.Len(t, records(url.Values{"limit": {"10"}, "offset": {"245"}}).Results, 5)
+			// With group_by, up to 20,000 groups.
+			require.Len(t, records(url.Values{"group_by": {"id"}, "limit": {"20000"}}).Results, len(exploreRows))
+			require.Len(t, records(url.Values{"group_by": {"id"}, "limit": {"1000"}, "offset": {"19000"}}).Results, 0)
+			for _, q := range []url.Values{{"group_by": {"id"}, "limit": {"20001"}}, {"group_by": {"id"}, "limit": {"1000"}, "offset": {"19001"}}} {
+				require.Equal(t, 400, get(h, base+"/travaux/records", q).Code, q)
+			}
 			require.Len(t, records(url.Values{"refine": {"commune:Lyon"}, "exclude": {"nb:0"}, "limit": {"100"}}).Results, func() int {
 				n := 0
 				for _, r := range exploreRows {
