@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -309,5 +310,46 @@ func TestExploreQueryErrors(t *testing.T) {
 			require.Contains(t, err.Error(), tc.msg)
 			require.Contains(t, err.Error(), "position")
 		}
+	})
+}
+
+// TestExploreStreamConstantMemory: an export reads its rows one by one:
+// the live heap does not grow with the number of rows.
+func TestExploreStreamConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 100,000 rows")
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		require.NoError(t, s.CreateDepartment(ctx, store.Department{Slug: "voirie", Name: "Voirie"}))
+		require.NoError(t, s.CreateDataset(ctx, &store.Dataset{ID: "gros", Title: "Gros", Department: "voirie"}))
+		const total = 100_000
+		rel, _, err := s.CreateRelease(ctx, store.NewRelease{DatasetID: "gros", Key: "k", NormalizedSHA: "x", Columns: loadCols}, numbered(total, nil))
+		require.NoError(t, err)
+		q := mustQuery(t, "", `montant >= 0`, "", "")
+		q.Limit = -1
+		var base, peak uint64
+		n := 0
+		heap := func() uint64 {
+			var m runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			return m.HeapAlloc
+		}
+		err = s.ExploreStream(ctx, rel, q, func([]string) error { return nil }, func(row []any) error {
+			n++
+			switch {
+			case n == 1000:
+				base = heap()
+			case n%25_000 == 0:
+				peak = max(peak, heap())
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, total, n)
+		growth := int64(peak) - int64(base)
+		t.Logf("live heap after 1,000 rows %d KiB, at most %d KiB later (growth %d KiB)", base>>10, peak>>10, growth>>10)
+		require.Less(t, growth, int64(4<<20), "the export holds rows in memory")
 	})
 }
