@@ -173,6 +173,7 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,

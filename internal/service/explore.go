@@ -196,3 +196,74 @@ func (s *Service) ExploreExport(ctx context.Context, id string, p ExploreParams,
 	}
 	return s.store.ExploreStream(ctx, pd.Release, q, names, row)
 }
+
+// ExploreFacet is the values of one field with their counts, most
+// frequent first (at most ExploreFacetValues).
+type ExploreFacet struct {
+	Name   string
+	Values []ExploreFacetValue
+}
+
+// ExploreFacetValue is one value of a facet.
+type ExploreFacetValue struct {
+	Value any
+	Count int64
+}
+
+// ExploreFacetValues is how many values a facet lists.
+const ExploreFacetValues = 100
+
+// ExploreFacets counts the values of the fields asked (facet=…; none: the
+// text and boolean fields) among the rows the query keeps (where, refine,
+// exclude).
+func (s *Service) ExploreFacets(ctx context.Context, id string, p ExploreParams, facets []string) ([]ExploreFacet, error) {
+	pd, err := s.PublicDataset(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Select != "" || p.GroupBy != "" || p.OrderBy != "" {
+		return nil, &ParamError{Msg: "facets take where, refine and exclude only"}
+	}
+	q, err := ParseExplore(p, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(facets) == 0 {
+		for _, c := range pd.Release.Columns {
+			if c.Kind == store.KindText || c.Kind == store.KindBoolean {
+				facets = append(facets, c.Field)
+			}
+		}
+	}
+	if len(facets) > 50 {
+		return nil, &ParamError{Msg: "too many facets (at most 50)"}
+	}
+	out := []ExploreFacet{}
+	for _, f := range facets {
+		field := &odsql.Field{Pos: 1, Name: f}
+		count := &odsql.Call{Pos: 1, Name: "count"}
+		fq := q
+		fq.Select = []odsql.SelectItem{{Expr: field, Name: f}, {Expr: count, Name: "count"}}
+		fq.GroupBy = []odsql.SelectItem{{Expr: field, Name: f}}
+		fq.OrderBy = []odsql.OrderItem{{Expr: count, Desc: true}, {Expr: field}}
+		fq.Limit, fq.Offset = ExploreFacetValues+1, 0 // +1: the null group, skipped
+		res, err := s.store.ExploreRecords(ctx, pd.Release, fq)
+		if err != nil {
+			var qe *odsql.Error
+			if errors.As(err, &qe) {
+				qe.Clause, qe.Pos = "facet", 1
+			}
+			return nil, err
+		}
+		facet := ExploreFacet{Name: f, Values: []ExploreFacetValue{}}
+		for _, row := range res.Rows {
+			if row[0] == nil || len(facet.Values) == ExploreFacetValues {
+				continue
+			}
+			n, _ := row[1].(int64)
+			facet.Values = append(facet.Values, ExploreFacetValue{Value: row[0], Count: n})
+		}
+		out = append(out, facet)
+	}
+	return out, nil
+}

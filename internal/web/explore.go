@@ -28,6 +28,7 @@ var exploreRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/csv", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/json", Public: true},
+	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/facets", Public: true},
 }
 
 func (s *Server) registerExplore() {
@@ -44,6 +45,7 @@ func (s *Server) registerExplore() {
 	g.GET("/catalog/datasets/:id/records", s.exploreRecords)
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
+	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
 }
 
 // exploreError is Opendatasoft's error body.
@@ -305,4 +307,32 @@ func csvValue(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// exploreFacets answers {"facets":[{"name","facets":[{"name","value","count","state"}]}]}.
+func (s *Server) exploreFacets(c echo.Context) error {
+	facets, err := s.svc.ExploreFacets(c.Request().Context(), c.Param("id"), exploreParams(c), c.QueryParams()["facet"])
+	if err != nil {
+		return s.exploreFail(c, err)
+	}
+	type value struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+		Count int64  `json:"count"`
+		State string `json:"state"`
+	}
+	type facet struct {
+		Name   string  `json:"name"`
+		Facets []value `json:"facets"`
+	}
+	out := []facet{}
+	for _, f := range facets {
+		vs := []value{}
+		for _, v := range f.Values {
+			text := csvValue(v.Value)
+			vs = append(vs, value{Name: text, Value: text, Count: v.Count, State: "displayed"})
+		}
+		out = append(out, facet{Name: f.Name, Facets: vs})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"links": []any{}, "facets": out})
 }

@@ -285,6 +285,44 @@ func TestExploreAPIContract(t *testing.T) {
 			// The tables are intact.
 			require.EqualValues(t, len(exploreRows), records(nil).TotalCount)
 
+			// Facets: the values of a field among the rows kept, most frequent first.
+			rec = get(h, base+"/travaux/facets", url.Values{"facet": {"commune", "nb"}, "where": {"montant > 500"}, "exclude": {"commune:Bron"}})
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			var fr struct {
+				Facets []struct {
+					Name   string `json:"name"`
+					Facets []struct {
+						Value string `json:"value"`
+						Count int64  `json:"count"`
+					} `json:"facets"`
+				} `json:"facets"`
+			}
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &fr))
+			require.Len(t, fr.Facets, 2)
+			for _, f := range fr.Facets {
+				want := map[string]int64{}
+				for _, r := range exploreRows {
+					if r.Montant > 500 && r.Commune != "Bron" {
+						want[map[string]string{"commune": r.Commune, "nb": fmt.Sprint(r.Nb)}[f.Name]]++
+					}
+				}
+				got := map[string]int64{}
+				for i, v := range f.Facets {
+					got[v.Value] = v.Count
+					if i > 0 {
+						require.LessOrEqual(t, v.Count, f.Facets[i-1].Count)
+					}
+				}
+				require.Equal(t, want, got, f.Name)
+			}
+			rec = get(h, base+"/travaux/facets", nil)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), `{"name":"id","facets":[`)
+			for _, q := range []url.Values{{"facet": {"nope"}}, {"where": {"nb = 'x'"}}, {"select": {"id"}}} {
+				require.Equal(t, 400, get(h, base+"/travaux/facets", q).Code, q)
+			}
+			require.Equal(t, 404, get(h, base+"/secret/facets", nil).Code)
+
 			// Exports stream every row: CSV with ; and a BOM, JSON as an array.
 			rec = get(h, base+"/travaux/exports/csv", nil)
 			require.Equal(t, 200, rec.Code, rec.Body.String())
