@@ -243,7 +243,7 @@ func (s *Service) ExploreFacets(ctx context.Context, id string, p ExploreParams,
 		field := &odsql.Field{Pos: 1, Name: f}
 		count := &odsql.Call{Pos: 1, Name: "count"}
 		fq := q
-		fq.Select = []odsql.SelectItem{{Expr: field, Name: f}, {Expr: count, Name: "count"}}
+		fq.Select = []odsql.SelectItem{{Expr: field, Name: f}, {Expr: count, Name: "\x00count"}} // a name no field has
 		fq.GroupBy = []odsql.SelectItem{{Expr: field, Name: f}}
 		fq.OrderBy = []odsql.OrderItem{{Expr: count, Desc: true}, {Expr: field}}
 		fq.Limit, fq.Offset = ExploreFacetValues+1, 0 // +1: the null group, skipped
