@@ -170,12 +170,9 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 	return q, nil
 }
 
-// ExploreRecords answers a records request on a public dataset.
-func (s *Service) ExploreRecords(ctx context.Context, id string, p ExploreParams) (store.ExploreResult, error) {
-	pd, err := s.PublicDataset(ctx, id)
-	if err != nil {
-		return store.ExploreResult{}, err
-	}
+// ExploreRecords answers a records request on a public dataset (from
+// PublicDataset).
+func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p ExploreParams) (store.ExploreResult, error) {
 	q, err := ParseExplore(p, false)
 	if err != nil {
 		return store.ExploreResult{}, err
@@ -185,11 +182,7 @@ func (s *Service) ExploreRecords(ctx context.Context, id string, p ExploreParams
 
 // ExploreExport streams the results of a query on a public dataset: names
 // once, then each row.
-func (s *Service) ExploreExport(ctx context.Context, id string, p ExploreParams, names func([]string) error, row func([]any) error) error {
-	pd, err := s.PublicDataset(ctx, id)
-	if err != nil {
-		return err
-	}
+func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, names func([]string) error, row func([]any) error) error {
 	q, err := ParseExplore(p, true)
 	if err != nil {
 		return err
@@ -216,11 +209,7 @@ const ExploreFacetValues = 100
 // ExploreFacets counts the values of the fields asked (facet=…; none: the
 // text and boolean fields) among the rows the query keeps (where, refine,
 // exclude).
-func (s *Service) ExploreFacets(ctx context.Context, id string, p ExploreParams, facets []string) ([]ExploreFacet, error) {
-	pd, err := s.PublicDataset(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) ExploreFacets(ctx context.Context, pd PublicDataset, p ExploreParams, facets []string) ([]ExploreFacet, error) {
 	if p.Select != "" || p.GroupBy != "" || p.OrderBy != "" {
 		return nil, &ParamError{Msg: "facets take where, refine and exclude only"}
 	}

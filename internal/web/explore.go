@@ -2,11 +2,15 @@ package web
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,6 +64,9 @@ type exploreError struct {
 func (s *Server) exploreFail(c echo.Context, err error) error {
 	var qe *odsql.Error
 	var pe *service.ParamError
+	for _, h := range []string{"ETag", "Last-Modified", "Cache-Control"} { // errors are not cached
+		c.Response().Header().Del(h)
+	}
 	switch {
 	case errors.As(err, &qe):
 		return c.JSON(http.StatusBadRequest, exploreError{"ODSQLError", qe.Error()})
@@ -146,11 +153,38 @@ func (s *Server) exploreCatalog(c echo.Context) error {
 }
 
 func (s *Server) exploreDataset(c echo.Context) error {
-	pd, err := s.svc.PublicDataset(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return s.exploreFail(c, err)
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
 	}
 	return c.JSON(http.StatusOK, exploreDatasetJSON(pd))
+}
+
+// exploreRelease finds the public dataset of the request and sets the
+// validators of the answer: a release is immutable, so the answer to the
+// same request on the same exposed release is the same (ETag, Last-Modified;
+// clients revalidate, Cache-Control no-cache). done: the request is
+// answered already — 304 (the client holds the answer) or an error.
+func (s *Server) exploreRelease(c echo.Context) (pd service.PublicDataset, done bool, err error) {
+	pd, err = s.svc.PublicDataset(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return pd, true, s.exploreFail(c, err)
+	}
+	rel := pd.Release
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%s\x00%s", rel.DatasetID, rel.Number, rel.CreatedAt.UTC().Format(time.RFC3339Nano),
+		pd.Dataset.UpdatedAt.UTC().Format(time.RFC3339Nano), c.Request().URL.Path, c.Request().URL.RawQuery)
+	etag := `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+	hd := c.Response().Header()
+	hd.Set("ETag", etag)
+	hd.Set("Cache-Control", "public, no-cache")
+	hd.Set("Last-Modified", rel.CreatedAt.UTC().Format(http.TimeFormat))
+	for _, m := range strings.Split(c.Request().Header.Get("If-None-Match"), ",") {
+		if m = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m), "W/")); m == etag || m == "*" {
+			return pd, true, c.NoContent(http.StatusNotModified)
+		}
+	}
+	return pd, false, nil
 }
 
 func exploreParams(c echo.Context) service.ExploreParams {
@@ -181,7 +215,11 @@ func writeRecord(w *bufio.Writer, names []string, row []any) error {
 }
 
 func (s *Server) exploreRecords(c echo.Context) error {
-	res, err := s.svc.ExploreRecords(c.Request().Context(), c.Param("id"), exploreParams(c))
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
+	res, err := s.svc.ExploreRecords(c.Request().Context(), pd, exploreParams(c))
 	if err != nil {
 		return s.exploreFail(c, err)
 	}
@@ -205,6 +243,10 @@ func (s *Server) exploreRecords(c echo.Context) error {
 // exploreExport streams an export: begin is called once the query is
 // known to be valid (before any byte is written, errors answer 400/404).
 func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin func(w *bufio.Writer, names []string) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
 	resp := c.Response()
 	var w *bufio.Writer
 	names := func(n []string) error {
@@ -214,7 +256,7 @@ func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin fu
 		w = bufio.NewWriterSize(resp, 64<<10)
 		return begin(w, n)
 	}
-	err := s.svc.ExploreExport(c.Request().Context(), c.Param("id"), exploreParams(c), names, func(r []any) error { return row(w, r) })
+	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), names, func(r []any) error { return row(w, r) })
 	if err != nil {
 		if w == nil {
 			return s.exploreFail(c, err)
@@ -311,7 +353,11 @@ func csvValue(v any) string {
 
 // exploreFacets answers {"facets":[{"name","facets":[{"name","value","count","state"}]}]}.
 func (s *Server) exploreFacets(c echo.Context) error {
-	facets, err := s.svc.ExploreFacets(c.Request().Context(), c.Param("id"), exploreParams(c), c.QueryParams()["facet"])
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
+	facets, err := s.svc.ExploreFacets(c.Request().Context(), pd, exploreParams(c), c.QueryParams()["facet"])
 	if err != nil {
 		return s.exploreFail(c, err)
 	}

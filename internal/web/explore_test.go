@@ -285,6 +285,26 @@ func TestExploreAPIContract(t *testing.T) {
 			// The tables are intact.
 			require.EqualValues(t, len(exploreRows), records(nil).TotalCount)
 
+			// Validators: the same request on the same release is answered 304.
+			for _, p := range []string{"", "/records?where=nb%3D1", "/exports/csv", "/exports/json", "/facets"} {
+				rec := get(h, base+"/travaux"+p, nil)
+				require.Equal(t, 200, rec.Code, p)
+				etag := rec.Header().Get("ETag")
+				require.NotEmpty(t, etag, p)
+				require.NotEmpty(t, rec.Header().Get("Last-Modified"), p)
+				require.Equal(t, "public, no-cache", rec.Header().Get("Cache-Control"), p)
+				req := httptest.NewRequest(http.MethodGet, base+"/travaux"+p, nil)
+				req.Header.Set("If-None-Match", `"other", `+etag)
+				rec = httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				require.Equal(t, http.StatusNotModified, rec.Code, p)
+				require.Empty(t, rec.Body.String(), p)
+			}
+			a := get(h, base+"/travaux/records?where=nb%3D1", nil).Header().Get("ETag")
+			b := get(h, base+"/travaux/records?where=nb%3D2", nil).Header().Get("ETag")
+			require.NotEqual(t, a, b)
+			require.Empty(t, get(h, base+"/travaux/records?where=nb%3D", nil).Header().Get("ETag"), "errors carry no validator")
+
 			// Facets: the values of a field among the rows kept, most frequent first.
 			rec = get(h, base+"/travaux/facets", url.Values{"facet": {"commune", "nb"}, "where": {"montant > 500"}, "exclude": {"commune:Bron"}})
 			require.Equal(t, 200, rec.Code, rec.Body.String())
