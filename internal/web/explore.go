@@ -251,7 +251,7 @@ func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin fu
 	var w *bufio.Writer
 	names := func(n []string) error {
 		resp.Header().Set(echo.HeaderContentType, contentType)
-		resp.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+c.Param("id")+"."+ext+`"`)
+		resp.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+pd.Dataset.ID+"."+ext+`"`)
 		resp.WriteHeader(http.StatusOK)
 		w = bufio.NewWriterSize(resp, 64<<10)
 		return begin(w, n)
