@@ -112,7 +112,7 @@ func (c *compiler) value(col ReleaseColumn, lit *odsql.Literal) (any, error) {
 	}
 	switch col.Kind {
 	case KindText:
-		if lit.Kind == LitKindString {
+		if lit.Kind == litString {
 			return lit.Text, nil
 		}
 	case KindNumeric, KindInteger:
@@ -129,7 +129,7 @@ func (c *compiler) value(col ReleaseColumn, lit *odsql.Literal) (any, error) {
 			return lit.Bool, nil
 		}
 	case KindDate, KindTimestamp:
-		if lit.Kind == odsql.LitDate || lit.Kind == LitKindString {
+		if lit.Kind == odsql.LitDate || lit.Kind == litString {
 			if !odsql.ValidDate(lit.Text) {
 				return nil, cerr("where", lit.Pos, "invalid date %q for field %q (YYYY-MM-DD or RFC 3339 expected)", lit.Text, col.Field)
 			}
@@ -149,8 +149,8 @@ func (c *compiler) value(col ReleaseColumn, lit *odsql.Literal) (any, error) {
 	return nil, bad("null (use is null)")
 }
 
-// LitKindString is odsql.LitString (shorter in switches).
-const LitKindString = odsql.LitString
+// litString is odsql.LitString (shorter in switches).
+const litString = odsql.LitString
 
 // dateValue is the stored form of a date or timestamp literal: the date
 // part for dates, RFC 3339 UTC for timestamps (text on SQLite).
