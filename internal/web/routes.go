@@ -44,6 +44,8 @@ func (s *Server) routes() {
 	s.registerDesignerPages()
 	// The designer's sandbox, "Essayer" (designer_try.go).
 	s.registerDesignerTry()
+	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
+	s.registerExplore()
 }
 
 // RouteTable is every route's permission.
@@ -61,6 +63,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, taskPageRoutes...)
 	all = append(all, taskDiffRoutes...)
 	all = append(all, adminPageRoutes...)
+	// The public records API, Opendatasoft Explore v2.1 (explore.go): Public.
+	all = append(all, exploreRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)

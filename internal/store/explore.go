@@ -1,0 +1,712 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/civicflow/civicflow/internal/odsql"
+)
+
+// ExploreQuery is a records query of the public API (Opendatasoft Explore
+// v2.1) over a release table: ODSQL clauses parsed by package odsql, plus
+// refine/exclude facets and paging. It is compiled to parameterised SQL:
+// field names are resolved against the release's columns (never pasted),
+// every value is a bind parameter.
+type ExploreQuery struct {
+	Select  []odsql.SelectItem
+	Where   odsql.Expr
+	GroupBy []odsql.SelectItem
+	OrderBy []odsql.OrderItem
+	// Refine keeps rows whose field equals the value; Exclude drops them.
+	Refine, Exclude []FieldValue
+	// Limit < 0: every row (exports).
+	Limit, Offset int
+}
+
+// FieldValue is a field and a value as text (refine=field:value).
+type FieldValue struct {
+	Field, Value string
+}
+
+// ExploreResult is a page of results: Names are the output names in
+// order, each row's values aligned with them (string, int64, float64,
+// bool or nil; dates as YYYY-MM-DD, timestamps as RFC 3339).
+type ExploreResult struct {
+	Total int64
+	Names []string
+	Rows  [][]any
+}
+
+// exploreSQL is a compiled query.
+type exploreSQL struct {
+	names   []string
+	kinds   []string
+	exprs   []string
+	from    string // FROM … WHERE … GROUP BY … (without ORDER BY)
+	args    []any
+	order   string
+	grouped bool // GROUP BY, or aggregates without it (one row)
+	oneRow  bool
+}
+
+type compiler struct {
+	dialect string
+	cols    map[string]ReleaseColumn
+	order   []ReleaseColumn
+	args    []any
+}
+
+func cerr(clause string, pos int, format string, a ...any) error {
+	return &odsql.Error{Clause: clause, Pos: pos, Msg: fmt.Sprintf(format, a...)}
+}
+
+func (c *compiler) pg() bool { return c.dialect == "postgres" }
+
+func (c *compiler) field(clause string, f *odsql.Field) (ReleaseColumn, error) {
+	col, ok := c.cols[f.Name]
+	if !ok {
+		return ReleaseColumn{}, cerr(clause, f.Pos, "unknown field %q", f.Name)
+	}
+	return col, nil
+}
+
+// bind adds a value; on PostgreSQL it is cast to the column's type so that
+// the driver never guesses.
+func (c *compiler) bind(kind string, v any) string {
+	c.args = append(c.args, v)
+	if !c.pg() {
+		return "?"
+	}
+	switch kind {
+	case KindNumeric, KindInteger:
+		return "CAST(? AS NUMERIC)"
+	case KindDate:
+		return "CAST(? AS DATE)"
+	case KindTimestamp:
+		return "CAST(? AS TIMESTAMPTZ)"
+	case KindBoolean:
+		return "CAST(? AS BOOLEAN)"
+	}
+	return "CAST(? AS TEXT)"
+}
+
+func kindName(k string) string {
+	switch k {
+	case KindNumeric:
+		return "double"
+	case KindInteger:
+		return "int"
+	}
+	return k
+}
+
+// value converts a literal for a column of the kind, or says why not.
+func (c *compiler) value(col ReleaseColumn, lit *odsql.Literal) (any, error) {
+	bad := func(what string) error {
+		return cerr("where", lit.Pos, "field %q is of type %s: it cannot be compared with %s", col.Field, kindName(col.Kind), what)
+	}
+	switch col.Kind {
+	case KindText:
+		if lit.Kind == litString {
+			return lit.Text, nil
+		}
+	case KindNumeric, KindInteger:
+		if lit.Kind == odsql.LitNumber {
+			if lit.Int && col.Kind == KindInteger {
+				if n, err := strconv.ParseInt(lit.Text, 10, 64); err == nil {
+					return n, nil
+				}
+			}
+			return lit.Num, nil
+		}
+	case KindBoolean:
+		if lit.Kind == odsql.LitBool {
+			return lit.Bool, nil
+		}
+	case KindDate, KindTimestamp:
+		if lit.Kind == odsql.LitDate || lit.Kind == litString {
+			if !odsql.ValidDate(lit.Text) {
+				return nil, cerr("where", lit.Pos, "invalid date %q for field %q (YYYY-MM-DD or RFC 3339 expected)", lit.Text, col.Field)
+			}
+			return dateValue(col.Kind, lit.Text), nil
+		}
+	}
+	switch lit.Kind {
+	case odsql.LitString:
+		return nil, bad("a string")
+	case odsql.LitNumber:
+		return nil, bad("a number")
+	case odsql.LitBool:
+		return nil, bad("a boolean")
+	case odsql.LitDate:
+		return nil, bad("a date")
+	}
+	return nil, bad("null (use is null)")
+}
+
+// litString is odsql.LitString (shorter in switches).
+const litString = odsql.LitString
+
+// dateValue is the stored form of a date or timestamp literal: the date
+// part for dates, RFC 3339 UTC for timestamps (text on SQLite).
+func dateValue(kind, s string) string {
+	if kind == KindDate {
+		return s[:10]
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return s[:10] + "T00:00:00Z"
+}
+
+var flipOp = map[string]string{"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+func (c *compiler) where(x odsql.Expr) (string, error) {
+	switch v := x.(type) {
+	case *odsql.Logical:
+		l, err := c.where(v.L)
+		if err != nil {
+			return "", err
+		}
+		r, err := c.where(v.R)
+		if err != nil {
+			return "", err
+		}
+		op := " AND "
+		if v.Op == "or" {
+			op = " OR "
+		}
+		return "(" + l + op + r + ")", nil
+	case *odsql.Not:
+		s, err := c.where(v.X)
+		if err != nil {
+			return "", err
+		}
+		return "(NOT " + s + ")", nil
+	case *odsql.Compare:
+		return c.compare(v)
+	case *odsql.In:
+		f, ok := v.X.(*odsql.Field)
+		if !ok {
+			return "", cerr("where", v.Pos, "in (…) applies to a field")
+		}
+		col, err := c.field("where", f)
+		if err != nil {
+			return "", err
+		}
+		var ps []string
+		for _, e := range v.List {
+			val, err := c.value(col, e.(*odsql.Literal))
+			if err != nil {
+				return "", err
+			}
+			ps = append(ps, c.bind(col.Kind, val))
+		}
+		op := " IN ("
+		if v.Not {
+			op = " NOT IN ("
+		}
+		return "(" + quoteIdent(col.Column) + op + strings.Join(ps, ", ") + "))", nil
+	case *odsql.Like:
+		f, ok := v.X.(*odsql.Field)
+		if !ok {
+			return "", cerr("where", v.Pos, "like applies to a field")
+		}
+		col, err := c.field("where", f)
+		if err != nil {
+			return "", err
+		}
+		if col.Kind != KindText {
+			return "", cerr("where", v.Pos, "like applies to text fields; %q is of type %s", col.Field, kindName(col.Kind))
+		}
+		s := c.likeSQL(col, likePattern(v.Pattern))
+		if v.Not {
+			s = "(NOT " + s + ")"
+		}
+		return s, nil
+	case *odsql.IsNull:
+		f, ok := v.X.(*odsql.Field)
+		if !ok {
+			return "", cerr("where", v.Pos, "is null applies to a field")
+		}
+		col, err := c.field("where", f)
+		if err != nil {
+			return "", err
+		}
+		if v.Not {
+			return "(" + quoteIdent(col.Column) + " IS NOT NULL)", nil
+		}
+		return "(" + quoteIdent(col.Column) + " IS NULL)", nil
+	case *odsql.Search:
+		return c.search(v)
+	case *odsql.Literal, *odsql.Field, *odsql.Call:
+		return "", cerr("where", x.Position(), "a condition is expected here")
+	}
+	return "", cerr("where", x.Position(), "unsupported expression")
+}
+
+func (c *compiler) likeSQL(col ReleaseColumn, pattern string) string {
+	return "(LOWER(" + quoteIdent(col.Column) + ") LIKE " + c.bind(KindText, strings.ToLower(pattern)) + ` ESCAPE '\')`
+}
+
+// likePattern turns an ODS pattern (* any characters) into a SQL LIKE one
+// with \ as escape.
+func likePattern(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '*':
+			b.WriteByte('%')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// search: every word of the text appears (case-insensitively) in one of
+// the text fields (all of them, or those named).
+func (c *compiler) search(v *odsql.Search) (string, error) {
+	var cols []ReleaseColumn
+	if len(v.Fields) > 0 {
+		for i := range v.Fields {
+			col, err := c.field("where", &v.Fields[i])
+			if err != nil {
+				return "", err
+			}
+			if col.Kind != KindText {
+				return "", cerr("where", v.Fields[i].Pos, "search() applies to text fields; %q is of type %s", col.Field, kindName(col.Kind))
+			}
+			cols = append(cols, col)
+		}
+	} else {
+		for _, col := range c.order {
+			if col.Kind == KindText {
+				cols = append(cols, col)
+			}
+		}
+	}
+	words := strings.FieldsFunc(v.Text, unicode.IsSpace)
+	if len(words) == 0 {
+		return "(1=1)", nil
+	}
+	if len(cols) == 0 {
+		return "(1=0)", nil
+	}
+	var all []string
+	for _, w := range words {
+		var any []string
+		for _, col := range cols {
+			any = append(any, c.likeSQL(col, "%"+likePattern(strings.ReplaceAll(w, "*", ""))+"%"))
+		}
+		all = append(all, "("+strings.Join(any, " OR ")+")")
+	}
+	return "(" + strings.Join(all, " AND ") + ")", nil
+}
+
+func (c *compiler) compare(v *odsql.Compare) (string, error) {
+	l, r, op := v.L, v.R, v.Op
+	if _, ok := l.(*odsql.Literal); ok {
+		l, r, op = r, l, flipOp[op]
+	}
+	switch l.(type) {
+	case *odsql.Field:
+	case *odsql.Literal:
+		return "", cerr("where", v.Pos, "a comparison needs a field")
+	default:
+		return "", cerr("where", l.Position(), "a field is expected here")
+	}
+	col, err := c.field("where", l.(*odsql.Field))
+	if err != nil {
+		return "", err
+	}
+	switch rv := r.(type) {
+	case *odsql.Field:
+		rc, err := c.field("where", rv)
+		if err != nil {
+			return "", err
+		}
+		if comparable(col.Kind) != comparable(rc.Kind) {
+			return "", cerr("where", v.Pos, "fields %q (%s) and %q (%s) cannot be compared", col.Field, kindName(col.Kind), rc.Field, kindName(rc.Kind))
+		}
+		return "(" + quoteIdent(col.Column) + " " + sqlOp(op) + " " + quoteIdent(rc.Column) + ")", nil
+	case *odsql.Literal:
+		if rv.Kind == odsql.LitNull {
+			switch op {
+			case "=":
+				return "(" + quoteIdent(col.Column) + " IS NULL)", nil
+			case "!=":
+				return "(" + quoteIdent(col.Column) + " IS NOT NULL)", nil
+			}
+			return "", cerr("where", v.Pos, "null can only be compared with = or !=")
+		}
+		val, err := c.value(col, rv)
+		if err != nil {
+			return "", err
+		}
+		return "(" + quoteIdent(col.Column) + " " + sqlOp(op) + " " + c.bind(col.Kind, val) + ")", nil
+	}
+	return "", cerr("where", r.Position(), "a value or a field is expected here")
+}
+
+func comparable(kind string) string {
+	if kind == KindInteger {
+		return KindNumeric
+	}
+	return kind
+}
+
+func sqlOp(op string) string {
+	if op == "!=" {
+		return "<>"
+	}
+	return op
+}
+
+// output is a compiled select item.
+type output struct {
+	name, kind, sql string
+	agg             bool
+}
+
+func (c *compiler) aggregate(clause string, v *odsql.Call) (output, error) {
+	if v.Arg == nil {
+		return output{kind: KindInteger, sql: "COUNT(*)", agg: true}, nil
+	}
+	col, err := c.field(clause, v.Arg.(*odsql.Field))
+	if err != nil {
+		return output{}, err
+	}
+	q := quoteIdent(col.Column)
+	switch v.Name {
+	case "count":
+		return output{kind: KindInteger, sql: "COUNT(" + q + ")", agg: true}, nil
+	case "sum", "avg":
+		if col.Kind != KindNumeric && col.Kind != KindInteger {
+			return output{}, cerr(clause, v.Pos, "%s() applies to numeric fields; %q is of type %s", v.Name, col.Field, kindName(col.Kind))
+		}
+		return output{kind: KindNumeric, sql: strings.ToUpper(v.Name) + "(" + q + ")", agg: true}, nil
+	default: // min, max
+		if col.Kind == KindBoolean {
+			return output{}, cerr(clause, v.Pos, "%s() does not apply to boolean field %q", v.Name, col.Field)
+		}
+		return output{kind: col.Kind, sql: strings.ToUpper(v.Name) + "(" + q + ")", agg: true}, nil
+	}
+}
+
+// compileExplore compiles q over rel for the dialect.
+func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, error) {
+	c := &compiler{dialect: dialect, cols: map[string]ReleaseColumn{}, order: rel.Columns}
+	for _, col := range rel.Columns {
+		c.cols[col.Field] = col
+	}
+	var out exploreSQL
+
+	// group_by: fields, by their names and aliases.
+	groups := map[string]output{}
+	var groupSQL []string
+	for _, g := range q.GroupBy {
+		col, err := c.field("group_by", g.Expr.(*odsql.Field))
+		if err != nil {
+			return out, err
+		}
+		o := output{name: g.Name, kind: col.Kind, sql: quoteIdent(col.Column)}
+		groups[g.Name] = o
+		groups[col.Field] = o
+		groupSQL = append(groupSQL, o.sql)
+	}
+	grouped := len(q.GroupBy) > 0
+
+	// select
+	var outs []output
+	items := q.Select
+	if len(items) == 0 && grouped {
+		items = q.GroupBy
+	}
+	hasAgg := false
+	for _, it := range items {
+		if it.Expr == nil { // *
+			if grouped {
+				return out, cerr("select", 1, "* cannot be selected with group_by")
+			}
+			for _, col := range rel.Columns {
+				outs = append(outs, output{name: col.Field, kind: col.Kind, sql: quoteIdent(col.Column)})
+			}
+			continue
+		}
+		switch v := it.Expr.(type) {
+		case *odsql.Field:
+			if grouped {
+				g, ok := groups[v.Name]
+				if !ok {
+					if _, known := c.cols[v.Name]; !known {
+						return out, cerr("select", v.Pos, "unknown field %q", v.Name)
+					}
+					return out, cerr("select", v.Pos, "field %q must be in group_by or in an aggregate", v.Name)
+				}
+				g.name = it.Name
+				outs = append(outs, g)
+				continue
+			}
+			col, err := c.field("select", v)
+			if err != nil {
+				return out, err
+			}
+			outs = append(outs, output{name: it.Name, kind: col.Kind, sql: quoteIdent(col.Column)})
+		case *odsql.Call:
+			o, err := c.aggregate("select", v)
+			if err != nil {
+				return out, err
+			}
+			o.name = it.Name
+			hasAgg = true
+			outs = append(outs, o)
+		}
+	}
+	if len(outs) == 0 {
+		for _, col := range rel.Columns {
+			outs = append(outs, output{name: col.Field, kind: col.Kind, sql: quoteIdent(col.Column)})
+		}
+	}
+	if hasAgg && !grouped {
+		for i, o := range outs {
+			if !o.agg {
+				return out, cerr("select", positionOf(items, i), "field %q must be in group_by or in an aggregate", o.name)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, o := range outs {
+		if seen[o.name] {
+			return out, cerr("select", positionOf(items, i), "the name %q is selected twice (use an alias)", o.name)
+		}
+		seen[o.name] = true
+		out.names = append(out.names, o.name)
+		out.kinds = append(out.kinds, o.kind)
+		out.exprs = append(out.exprs, o.sql)
+	}
+
+	// where, refine, exclude
+	var conds []string
+	if q.Where != nil {
+		w, err := c.where(q.Where)
+		if err != nil {
+			return out, err
+		}
+		conds = append(conds, w)
+	}
+	for _, fv := range q.Refine {
+		s, err := c.facet("refine", fv)
+		if err != nil {
+			return out, err
+		}
+		conds = append(conds, s)
+	}
+	for _, fv := range q.Exclude {
+		s, err := c.facet("exclude", fv)
+		if err != nil {
+			return out, err
+		}
+		conds = append(conds, "(NOT "+s+" OR "+quoteIdent(c.cols[fv.Field].Column)+" IS NULL)")
+	}
+	from := " FROM " + quoteIdent(rel.Table)
+	if len(conds) > 0 {
+		from += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if grouped {
+		from += " GROUP BY " + strings.Join(groupSQL, ", ")
+	}
+	out.from = from
+	out.grouped = grouped
+	out.oneRow = hasAgg && !grouped
+
+	// order_by: select names (aliases), then fields or aggregates.
+	var keys []string
+	for _, ob := range q.OrderBy {
+		var expr string
+		switch v := ob.Expr.(type) {
+		case *odsql.Field:
+			if i := indexOf(out.names, v.Name); i >= 0 {
+				expr = out.exprs[i]
+			} else if grouped {
+				g, ok := groups[v.Name]
+				if !ok {
+					if _, known := c.cols[v.Name]; !known {
+						return out, cerr("order_by", v.Pos, "unknown field %q", v.Name)
+					}
+					return out, cerr("order_by", v.Pos, "field %q must be in group_by to sort grouped results", v.Name)
+				}
+				expr = g.sql
+			} else {
+				if hasAgg {
+					return out, cerr("order_by", v.Pos, "field %q cannot sort an aggregate", v.Name)
+				}
+				col, err := c.field("order_by", v)
+				if err != nil {
+					return out, err
+				}
+				expr = quoteIdent(col.Column)
+			}
+		case *odsql.Call:
+			if !grouped && !hasAgg {
+				return out, cerr("order_by", v.Pos, "aggregates sort grouped results only")
+			}
+			o, err := c.aggregate("order_by", v)
+			if err != nil {
+				return out, err
+			}
+			expr = o.sql
+		}
+		dir := " ASC"
+		if ob.Desc {
+			dir = " DESC"
+		}
+		// Nulls last on both databases.
+		keys = append(keys, "CASE WHEN "+expr+" IS NULL THEN 1 ELSE 0 END", expr+dir)
+	}
+	switch {
+	case grouped:
+		keys = append(keys, groupSQL...)
+	case !hasAgg:
+		keys = append(keys, quoteIdent(colLine))
+	}
+	if len(keys) > 0 {
+		out.order = " ORDER BY " + strings.Join(keys, ", ")
+	}
+	out.args = c.args
+	return out, nil
+}
+
+func positionOf(items []odsql.SelectItem, i int) int {
+	if i < len(items) && items[i].Expr != nil {
+		return items[i].Expr.Position()
+	}
+	return 1
+}
+
+func indexOf(names []string, n string) int {
+	for i, m := range names {
+		if m == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// facet compiles refine/exclude field:value as an equality.
+func (c *compiler) facet(clause string, fv FieldValue) (string, error) {
+	col, ok := c.cols[fv.Field]
+	if !ok {
+		return "", cerr(clause, 1, "unknown field %q", fv.Field)
+	}
+	var val any = fv.Value
+	switch col.Kind {
+	case KindNumeric, KindInteger:
+		f, err := strconv.ParseFloat(fv.Value, 64)
+		if err != nil {
+			return "", cerr(clause, 1, "field %q is of type %s: %q is not a number", col.Field, kindName(col.Kind), fv.Value)
+		}
+		val = f
+	case KindBoolean:
+		b, err := strconv.ParseBool(fv.Value)
+		if err != nil {
+			return "", cerr(clause, 1, "field %q is of type boolean: %q is not true or false", col.Field, fv.Value)
+		}
+		val = b
+	case KindDate, KindTimestamp:
+		if !odsql.ValidDate(fv.Value) {
+			return "", cerr(clause, 1, "invalid date %q for field %q", fv.Value, col.Field)
+		}
+		val = dateValue(col.Kind, fv.Value)
+	}
+	return "(" + quoteIdent(col.Column) + " = " + c.bind(col.Kind, val) + ")", nil
+}
+
+// ExploreRecords runs q over rel: the total number of results (rows, or
+// groups) and the page asked.
+func (s *Store) ExploreRecords(ctx context.Context, rel Release, q ExploreQuery) (ExploreResult, error) {
+	cq, err := compileExplore(s.dialect, rel, q)
+	if err != nil {
+		return ExploreResult{}, err
+	}
+	res := ExploreResult{Names: cq.names, Rows: [][]any{}}
+	count := "SELECT COUNT(*)" + cq.from
+	if cq.grouped {
+		count = "SELECT COUNT(*) FROM (SELECT 1 AS one" + cq.from + ") g"
+	}
+	if cq.oneRow {
+		res.Total = 1
+	} else if err := s.rdb.GetContext(ctx, &res.Total, s.q(count), cq.args...); err != nil {
+		return ExploreResult{}, fmt.Errorf("count records of %q: %w", rel.DatasetID, err)
+	}
+	err = s.exploreRows(ctx, rel, cq, q.Limit, q.Offset, func(row []any) error {
+		res.Rows = append(res.Rows, row)
+		return nil
+	})
+	return res, err
+}
+
+// ExploreStream runs q over rel without paging when q.Limit < 0, calling
+// names once with the output names, then row for each row (the slice is
+// reused: copy what is kept). Memory does not grow with the rows.
+func (s *Store) ExploreStream(ctx context.Context, rel Release, q ExploreQuery, names func([]string) error, row func([]any) error) error {
+	cq, err := compileExplore(s.dialect, rel, q)
+	if err != nil {
+		return err
+	}
+	if err := names(cq.names); err != nil {
+		return err
+	}
+	return s.exploreRows(ctx, rel, cq, q.Limit, q.Offset, row)
+}
+
+func (s *Store) exploreRows(ctx context.Context, rel Release, cq exploreSQL, limit, offset int, fn func([]any) error) error {
+	query := "SELECT " + strings.Join(cq.exprs, ", ") + cq.from + cq.order
+	args := append([]any{}, cq.args...)
+	if limit >= 0 {
+		query += " LIMIT ? OFFSET ?"
+		args = append(args, limit, max(offset, 0))
+	}
+	rows, err := s.rdb.QueryxContext(ctx, s.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("query records of %q: %w", rel.DatasetID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.SliceScan()
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		for i, v := range vals {
+			if cq.kinds[i] == KindInteger {
+				if v != nil {
+					vals[i] = normaliseValue(KindInteger, toInt64(v))
+					continue
+				}
+			}
+			vals[i] = normaliseValue(cq.kinds[i], v)
+		}
+		if err := fn(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	return nil
+}
+
+// IsQueryError reports whether err is a mistake of the query (400), not
+// of the database.
+func IsQueryError(err error) bool {
+	var e *odsql.Error
+	return errors.As(err, &e)
+}
