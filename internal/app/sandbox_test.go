@@ -108,6 +108,13 @@ func TestSandboxPublication(t *testing.T) {
 	refusal = tryAnswer{}
 	require.Equal(t, 422, des.json(http.MethodPost, "/designer/try", map[string]any{"xml": "<pas du bpmn"}, &refusal))
 	require.Contains(t, refusal.Message, "BPMN")
+	// Start variables have a real start's bounds (they travel in every event).
+	deep := map[string]any{"v": 1}
+	for range 40 {
+		deep = map[string]any{"n": deep}
+	}
+	require.Equal(t, 422, des.json(http.MethodPost, "/designer/try", map[string]any{
+		"xml": string(designer.PublicationBPMN), "variables": map[string]any{"x": deep}}, nil))
 
 	// Invalid form data is refused in French; then the review, the approval.
 	refusal = tryAnswer{}

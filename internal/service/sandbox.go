@@ -98,6 +98,11 @@ func (s *Service) StartSandbox(ctx context.Context, c Caller, xml []byte, vars m
 	if vars == nil {
 		vars = map[string]any{}
 	}
+	// The same bounds as a real start: the variables travel in every
+	// history event and activity input.
+	if err := checkStartVariables(vars); err != nil {
+		return "", err
+	}
 	key := g.ID
 	g.Key, g.Version = key, 0
 	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
