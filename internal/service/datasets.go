@@ -663,3 +663,18 @@ func (s *Service) DatasetDepartments(ctx context.Context, c Caller) []string {
 	}
 	return ds
 }
+
+// DatasetRights says what the caller may do with a dataset they can read:
+// change it (metadata, files) and start its publication. The pages show
+// only the actions these allow; the use cases check them again.
+type DatasetRights struct {
+	Write, Publish bool
+}
+
+// RightsOn is the caller's rights on d.
+func (s *Service) RightsOn(ctx context.Context, c Caller, d store.Dataset) DatasetRights {
+	return DatasetRights{
+		Write:   s.mayActOnDatasets(ctx, c, d.Department, "write") == nil,
+		Publish: s.allowedIn(ctx, c, "instances", "create", d.Department),
+	}
+}

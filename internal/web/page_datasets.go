@@ -284,14 +284,13 @@ func (s *Server) datasetView(c echo.Context, id string) (datasetView, error) {
 	if err != nil {
 		return datasetView{}, err
 	}
-	p := caller(c).Principal
+	rights := s.svc.RightsOn(c.Request().Context(), caller(c), d.Dataset)
 	exposed := 0
 	if d.ExposedRelease != nil {
 		exposed = *d.ExposedRelease
 	}
 	return datasetView{Exposed: exposed, D: d, Form: formOf(d.Dataset), Options: s.datasetOptions(c), Report: summarise(d.QualityReport),
-		MayWrite:   s.mayCall(c, p, "PATCH /api/v1/datasets/:id"),
-		MayPublish: s.mayCall(c, p, "POST /api/v1/instances"), MaxUpload: s.cfg.MaxUploadBytes}, nil
+		MayWrite: rights.Write, MayPublish: rights.Publish, MaxUpload: s.cfg.MaxUploadBytes}, nil
 }
 
 func (s *Server) datasetPage(c echo.Context) error {

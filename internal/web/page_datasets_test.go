@@ -131,6 +131,13 @@ func TestDatasetPages(t *testing.T) {
 	require.Contains(t, rec.Body.String(), "Page introuvable")
 	rec = other.upload(loc+"/files", "x.csv", sample)
 	require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, rec.Code)
+
+	// The DGS reads every dataset but changes none: no forms for it.
+	page = pageSignIn(t, b, "dgs").do(http.MethodGet, loc, nil).Body.String()
+	require.Contains(t, page, "<h1>Arbres de la ville</h1>")
+	require.NotContains(t, page, "Déposer un fichier")
+	require.NotContains(t, page, "Lancer la publication")
+	require.NotContains(t, page, `action="`+loc+`"`)
 }
 
 func TestDashboardPage(t *testing.T) {
