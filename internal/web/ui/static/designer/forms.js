@@ -118,6 +118,86 @@
     });
     if (sample) { sample.addEventListener('input', schedulePreview); }
 
+    // .form import (read in the browser) and export (download), as
+    // Camunda Modeler reads and writes them: JSON indented by 2 spaces.
+    var formID = saveForm.getAttribute('data-form-id');
+    var importInput = document.getElementById('form-import');
+    var importError = document.getElementById('form-import-error');
+    var exportButton = document.getElementById('form-export-button');
+
+    function showImportError(msg) {
+      if (!importError) { return; }
+      importError.textContent = msg || '';
+      importError.hidden = !msg;
+      if (importInput) {
+        if (msg) { importInput.setAttribute('aria-invalid', 'true'); } else { importInput.removeAttribute('aria-invalid'); }
+      }
+    }
+
+    // importFormText loads a .form document's text into the editor; it
+    // resolves to true, or to false with a French error beside the input.
+    function importFormText(text) {
+      var s;
+      try {
+        s = JSON.parse(text);
+      } catch (e) {
+        showImportError('Ce fichier n\u2019est pas un JSON valide : le formulaire n\u2019a pas été importé.');
+        return Promise.resolve(false);
+      }
+      if (!s || typeof s !== 'object' || Array.isArray(s) || !Array.isArray(s.components)) {
+        showImportError('Ce fichier n\u2019est pas un formulaire form-js (liste « components » absente) : il n\u2019a pas été importé.');
+        return Promise.resolve(false);
+      }
+      return editor.importSchema(s).then(function () {
+        showImportError('');
+        status.textContent = 'Fichier importé : enregistrez pour en faire une nouvelle version.';
+        status.className = 'form-status-ok';
+        schedulePreview();
+        return true;
+      }).catch(function () {
+        showImportError('L\u2019éditeur n\u2019a pas pu ouvrir ce formulaire : il n\u2019a pas été importé.');
+        return false;
+      });
+    }
+
+    // exportFormText is the editor's current schema as a .form file's text.
+    function exportFormText() {
+      return JSON.stringify(editor.saveSchema(), null, 2) + '\n';
+    }
+    window.civicflowFormExport = exportFormText;
+
+    if (importInput) {
+      importInput.addEventListener('change', function () {
+        var file = importInput.files && importInput.files[0];
+        if (!file) { return; }
+        importInput.setAttribute('data-import', 'pending');
+        var reader = new FileReader();
+        reader.onload = function () {
+          importFormText(String(reader.result)).then(function (ok) {
+            importInput.setAttribute('data-import', ok ? 'done' : 'error');
+          });
+        };
+        reader.onerror = function () {
+          showImportError('Le fichier n\u2019a pas pu être lu.');
+          importInput.setAttribute('data-import', 'error');
+        };
+        reader.readAsText(file);
+      });
+    }
+    if (exportButton) {
+      exportButton.addEventListener('click', function () {
+        var blob = new Blob([exportFormText()], { type: 'application/json' });
+        var url = URL.createObjectURL(blob);
+        var a = document.createElement('a');
+        a.href = url;
+        a.download = formID + '.form';
+        document.body.appendChild(a);
+        a.click();
+        document.body.removeChild(a);
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+      });
+    }
+
     saveForm.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var token = saveForm.querySelector('input[name="_csrf"]');
