@@ -79,9 +79,8 @@ func TestBrowserDesignerJourney(t *testing.T) {
 	require.Equal(t, 2, browsertest.Eval[int](tab, `window.civicflowDesigner.modeler.get('elementRegistry').get('choix').outgoing.length`))
 	require.Contains(t, browsertest.Eval[string](tab, `window.civicflowDesigner.save()`), `civicflow.noop`)
 
-	// The linter flags the gateway's flows without conditions.
-	// (The modeler page has no #lint-problems list on this branch: the
-	// problems show as red markers and badges on the offending flows.)
+	// The linter flags the gateway's flows without conditions: red markers
+	// and badges on the flows, and the page's French problems list.
 	flagged := `(() => {
 		const m = window.civicflowDesigner.modeler, c = m.get('canvas');
 		return m.get('elementRegistry').get('choix').outgoing.map(f => f.id).filter(id =>
@@ -89,6 +88,7 @@ func TestBrowserDesignerJourney(t *testing.T) {
 	})()`
 	waitJS(tab, "a lint problem on the gateway's flows", flagged+`.length === 2`)
 	require.Contains(t, browsertest.Eval[string](tab, `Array.from(document.querySelectorAll('.cf-lint-badge')).map(b => b.title).join('\n')`), "passerelle exclusive")
+	require.Contains(t, tab.Text("#lint-problems"), "passerelle exclusive")
 	check(tab, "journey-lint-problem", canvas...)
 
 	// Fix: a condition on each flow.
