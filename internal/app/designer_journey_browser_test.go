@@ -15,7 +15,8 @@ import (
 // a flow on /designer/new with the modeler's API (start → user task on the
 // form for the agents → exclusive gateway → a service task from the
 // element templates → end events), sees the linter flag the gateway's
-// flows without conditions, fixes them, deploys; an agent starts a request
+// flows without conditions, fixes them, tries the draft in the sandbox
+// ("Essayer": its task in the side panel), deploys; an agent starts a request
 // of the flow, completes the task with the form from /tasks, and the
 // request ends completed.
 func TestBrowserDesignerJourney(t *testing.T) {
@@ -102,6 +103,21 @@ func TestBrowserDesignerJourney(t *testing.T) {
 	})()`)
 	waitJS(tab, "the lint problem gone", flagged+`.length === 0`)
 	check(tab, "journey-lint-fixed", canvas...)
+
+	// Tried before deploying: the draft runs in the sandbox, its user task
+	// shows in the side panel with its real form; the try is then stopped.
+	tab.Click("#designer-try")
+	avis := `#designer-try-panel .designer-try-task[data-node="avis"]`
+	waitPanel(t, tab, avis+`[data-viewer="ready"]`)
+	require.Contains(t, tab.Text(avis), "Accepter", "the task's form in the try panel")
+	waitMarker(t, tab, "avis", "cf-try-active")
+	check(tab, "journey-try", canvas...)
+	tab.Click("#designer-try-stop")
+	stopBy := time.Now().Add(60 * time.Second)
+	for !strings.Contains(tab.Text("#designer-try-status"), "arrêté") {
+		require.True(t, time.Now().Before(stopBy), "the try never stopped: %s", tab.Text("#designer-try-status"))
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// Deploy with a comment: version 1.
 	tab.Fill("#designer-comment", "Première version")
