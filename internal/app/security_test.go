@@ -2,11 +2,8 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/civicflow/civicflow/internal/app"
-	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/store/storetest"
 )
 
@@ -28,21 +23,7 @@ import (
 func eachDialect(t *testing.T, fn func(t *testing.T, e *env)) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d.Name, func(t *testing.T) {
-			db := d.URL(t)
-			cfg := config.Default()
-			cfg.DataDir = t.TempDir()
-			cfg.DB = db
-			cfg.HTTPAddr = "127.0.0.1:0"
-			cfg.TemporalPort = 0
-			cfg.Demo = true
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			if os.Getenv("CIVICFLOW_TEST_LOG") != "" {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
-			a, err := app.Start(context.Background(), cfg, log, app.Mode{HTTP: true, Worker: true})
-			require.NoError(t, err)
-			t.Cleanup(a.Stop)
-			fn(t, &env{t: t, app: a, base: "http://" + a.Addr()})
+			fn(t, startAppOn(t, d.URL(t)))
 		})
 	}
 }
