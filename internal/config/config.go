@@ -75,6 +75,15 @@ type Config struct {
 	SMTPPassword string // --smtp-password (prefer the env twin)
 	SMTPFrom     string // --smtp-from: sender, "Name <address>" or address
 	SMTPStartTLS bool   // --smtp-starttls: require STARTTLS (off only for a trusted local relay)
+
+	// data.gouv.fr publication (civicflow.datagouv, processes that run a
+	// worker): the platform, demo by default (https://demo.data.gouv.fr) or
+	// production (https://www.data.gouv.fr); the API key of the account
+	// that publishes; the organization the datasets belong to ("" = the
+	// key's user).
+	DatagouvURL    string // --datagouv-url
+	DatagouvAPIKey string // --datagouv-api-key (prefer the env twin CIVICFLOW_DATAGOUV_API_KEY)
+	DatagouvOrg    string // --datagouv-org: organization id
 }
 
 // Default returns the configuration of a fresh single-machine install.
@@ -96,6 +105,7 @@ func Default() Config {
 		WorkerTaskQueue:   "civicflow",
 		SMTPPort:          587,
 		SMTPStartTLS:      true,
+		DatagouvURL:       "https://demo.data.gouv.fr",
 	}
 }
 
@@ -134,6 +144,9 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "SMTP password (prefer CIVICFLOW_SMTP_PASSWORD)")
 		fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, `sender of e-mails, e.g. "Mairie de X <ne-pas-repondre@ville-x.fr>"`)
 		fs.BoolVar(&c.SMTPStartTLS, "smtp-starttls", c.SMTPStartTLS, "require STARTTLS (--smtp-starttls=false only for a trusted local relay)")
+		fs.StringVar(&c.DatagouvURL, "datagouv-url", c.DatagouvURL, "data.gouv.fr platform of civicflow.datagouv: https://demo.data.gouv.fr (tests) or https://www.data.gouv.fr (production)")
+		fs.StringVar(&c.DatagouvAPIKey, "datagouv-api-key", c.DatagouvAPIKey, "data.gouv.fr API key (prefer CIVICFLOW_DATAGOUV_API_KEY); empty = publication to data.gouv.fr off")
+		fs.StringVar(&c.DatagouvOrg, "datagouv-org", c.DatagouvOrg, "data.gouv.fr organization id the datasets belong to (empty = the API key's user)")
 	}
 	if groups&(FlagsHTTP|FlagsTemporal) != 0 {
 		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL, in links of e-mails (https:// makes cookies Secure)")
@@ -322,6 +335,9 @@ func (c *Config) Validate(groups int) error {
 		if err := c.validateSMTP(); err != nil {
 			return err
 		}
+		if err := c.validateDatagouv(); err != nil {
+			return err
+		}
 	}
 	if groups&(FlagsHTTP|FlagsTemporal) != 0 && c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -376,6 +392,28 @@ func (c *Config) validateSMTP() error {
 	}
 	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
 		return errors.New("--smtp-username and --smtp-password go together")
+	}
+	return nil
+}
+
+var datagouvOrgRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+func (c *Config) validateDatagouv() error {
+	if c.DatagouvURL == "" {
+		if c.DatagouvAPIKey != "" {
+			return errors.New("--datagouv-api-key needs --datagouv-url (https://demo.data.gouv.fr or https://www.data.gouv.fr)")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.DatagouvURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return fmt.Errorf("--datagouv-url %q is not an http(s) URL such as https://www.data.gouv.fr", c.DatagouvURL)
+	}
+	if strings.Contains(u.Path, "/api/") {
+		return fmt.Errorf("--datagouv-url %q: give the platform (https://www.data.gouv.fr), without /api/1", c.DatagouvURL)
+	}
+	if c.DatagouvOrg != "" && !datagouvOrgRE.MatchString(c.DatagouvOrg) {
+		return fmt.Errorf("--datagouv-org %q is not an organization id", c.DatagouvOrg)
 	}
 	return nil
 }
