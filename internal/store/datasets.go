@@ -188,6 +188,13 @@ func (s *Store) ExposeRelease(ctx context.Context, id string, n int) error {
 	return s.updateDataset(ctx, id, `exposed_release = ?`, n)
 }
 
+// WithdrawDataset takes a dataset out of the catalog and the public API
+// at once: private, no exposed release (its releases are kept).
+// ErrNotFound if it does not exist.
+func (s *Store) WithdrawDataset(ctx context.Context, id string) error {
+	return s.updateDataset(ctx, id, `visibility = ?, exposed_release = NULL`, VisibilityPrivate)
+}
+
 func (s *Store) updateDataset(ctx context.Context, id, set string, arg any) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE datasets SET `+set+`, updated_at = ? WHERE id = ?`), arg, ts(time.Now()), id)
 	if err != nil {
