@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/datagouv"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/mail"
 	"github.com/civicflow/civicflow/internal/store"
@@ -70,6 +71,11 @@ type Data struct {
 	// Audit records the objects refused because they are not the
 	// instance's, and the dataset changes made by flows (nil: not audited).
 	Audit audit.Recorder
+	// Datagouv is the data.gouv.fr platform of civicflow.datagouv and
+	// civicflow.withdraw (nil or without API key: publication is off);
+	// DatagouvOrg the organization the datasets belong to.
+	Datagouv    *datagouv.Client
+	DatagouvOrg string
 }
 
 // Register registers the data activities by name.
@@ -87,6 +93,8 @@ func (d *Data) Register(r worker.ActivityRegistry) {
 		ActNoop:        d.Noop,
 		ActHTTP:        d.HTTP,
 		ActCollect:     d.Collect,
+		ActDatagouv:    d.PublishDatagouv,
+		ActWithdraw:    d.Withdraw,
 	} {
 		r.RegisterActivityWithOptions(withHeartbeat(fn), activity.RegisterOptions{Name: name})
 	}

@@ -116,6 +116,21 @@ var Activities = []ActivityInfo{
 			{Name: "source", Label: "Adresse de la source", Type: ParamURL, Help: "URL http(s) du fichier, quand la demande n'a pas de variable « source »."},
 			{Name: "name", Label: "Nom du fichier", Type: ParamString, Help: "Nom donné au fichier collecté (par défaut : celui de l'adresse)."}},
 		Sample: map[string]any{"file": "essai-fichier", "unchanged": false, "collect": map[string]any{"bytes": 2048}}},
+	{Name: "civicflow.datagouv", Label: "Publier sur data.gouv.fr",
+		Help: "Envoie la version exposée du jeu de données (export CSV, schéma déclaré) sur data.gouv.fr : crée le jeu de données la première fois, puis remplace son fichier. Une reprise après panne ne crée pas de doublon.",
+		Params: []ActivityParam{datasetParam,
+			{Name: "private", Label: "Brouillon privé", Type: ParamBoolean, Default: "false",
+				Help: "« true » garde le jeu de données privé sur data.gouv.fr (brouillon à relire avant de le rendre public)."},
+			{Name: "target", Label: "Plateforme", Type: ParamChoice, Default: "configured", Choices: []string{"configured", "demo", "production"},
+				Help: "configured : la plateforme de la configuration ; demo (demo.data.gouv.fr, pour essayer) ou production (www.data.gouv.fr) : l'étape échoue si l'installation est configurée pour l'autre."}},
+		Sample: map[string]any{"datagouv": map[string]any{"dataset": "essai-datagouv", "resource": "essai-ressource",
+			"page": "https://demo.data.gouv.fr/datasets/essai/", "release": 1, "private": false}}},
+	{Name: "civicflow.withdraw", Label: "Retirer le jeu de données",
+		Help: "Retire aussitôt le jeu de données du catalogue et de l'API de données (ses versions sont gardées) ; s'il a été publié sur data.gouv.fr, il y devient privé ou archivé.",
+		Params: []ActivityParam{datasetParam,
+			{Name: "remote", Label: "Sur data.gouv.fr", Type: ParamChoice, Default: "private", Choices: []string{"private", "archive", "none"},
+				Help: "private : le jeu de données devient privé sur data.gouv.fr ; archive : il reste visible, marqué archivé ; none : rien n'y change."}},
+		Sample: map[string]any{"withdrawn": map[string]any{"dataset": "essai", "remote": "private"}}},
 }
 
 // ActivityInfoOf returns the catalogue entry of an activity.

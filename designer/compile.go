@@ -13,6 +13,7 @@ var KnownActivities = []string{
 	"civicflow.ingest", "civicflow.validate", "civicflow.harmonise", "civicflow.deduplicate",
 	"civicflow.anonymise", "civicflow.release", "civicflow.publish", "civicflow.expose",
 	"civicflow.notify", "civicflow.http", "civicflow.noop", "civicflow.collect",
+	"civicflow.datagouv", "civicflow.withdraw",
 }
 
 // Options tune Compile.

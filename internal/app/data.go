@@ -8,6 +8,7 @@ import (
 
 	"github.com/civicflow/civicflow/activities"
 	"github.com/civicflow/civicflow/internal/audit"
+	"github.com/civicflow/civicflow/internal/datagouv"
 	"github.com/civicflow/civicflow/internal/ingest"
 	"github.com/civicflow/civicflow/internal/mail"
 )
@@ -24,6 +25,10 @@ func dataActivities(a *App) *activities.Data {
 		Guard:   ingest.NewGuard(nets, hosts),
 		BaseURL: a.cfg.BaseURL(),
 		Audit:   audit.NewLogger(a.Store),
+	}
+	if a.cfg.DatagouvURL != "" && a.cfg.DatagouvAPIKey != "" {
+		d.Datagouv = datagouv.New(a.cfg.DatagouvURL, a.cfg.DatagouvAPIKey)
+		d.DatagouvOrg = a.cfg.DatagouvOrg
 	}
 	if a.cfg.SMTPHost != "" {
 		d.Mail = &mail.Outbox{Store: a.Store, Log: a.log, Sender: mail.NewSender(mail.Config{

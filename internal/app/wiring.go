@@ -36,7 +36,7 @@ func SandboxRegistrations() []worker.Registration {
 }
 
 // Seed loads the demo data (--demo), idempotently: departments, users and
-// the default publication flow.
+// the default flows, publication and retrait.
 func Seed(ctx context.Context, a *App) error {
 	a.log.Warn("DEMO MODE: demo users agent.voirie, steward.voirie, agent.finances, steward.finances, dgs, designer and admin have the password from CIVICFLOW_DEMO_PASSWORD (default \"demo\"); never use --demo in production")
 	if err := auth.SeedDemo(ctx, a.Store, a.cfg.DemoPassword); err != nil {
@@ -45,14 +45,21 @@ func Seed(ctx context.Context, a *App) error {
 	if svc := a.Web.Auth(); svc != nil {
 		svc.Changed()
 	}
-	g, err := web.CompileFlow(designer.PublicationBPMN)
-	if err != nil {
-		return fmt.Errorf("compile the publication flow: %w", err)
+	// The default flows: publication, and the withdrawal (retrait) that
+	// undoes it.
+	for _, f := range []struct {
+		name string
+		xml  []byte
+	}{{designer.PublicationKey, designer.PublicationBPMN}, {designer.RetraitKey, designer.RetraitBPMN}} {
+		g, err := web.CompileFlow(f.xml)
+		if err != nil {
+			return fmt.Errorf("compile the %s flow: %w", f.name, err)
+		}
+		v, created, err := web.DeployFlow(ctx, a.Store, f.xml, g, "demo")
+		if err != nil {
+			return fmt.Errorf("deploy the %s flow: %w", f.name, err)
+		}
+		a.log.Info("demo flow deployed", "flow", v.FlowKey, "version", v.Version, "new", created)
 	}
-	v, created, err := web.DeployFlow(ctx, a.Store, designer.PublicationBPMN, g, "demo")
-	if err != nil {
-		return fmt.Errorf("deploy the publication flow: %w", err)
-	}
-	a.log.Info("demo flow deployed", "flow", v.FlowKey, "version", v.Version, "new", created)
 	return nil
 }
