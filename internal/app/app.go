@@ -156,6 +156,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 		case cfg.PublicURL == "":
 			log.Warn("e-mail links point to "+cfg.BaseURL()+": set --public-url to the address users reach", "smtp", cfg.SMTPHost)
 		}
+		if cfg.DatagouvAPIKey == "" {
+			log.Info("publication to data.gouv.fr is off (--datagouv-api-key is not set): civicflow.datagouv steps stop with an incident")
+		} else {
+			log.Info("publication to data.gouv.fr is on", "url", cfg.DatagouvURL, "organization", cfg.DatagouvOrg)
+		}
 	}
 	if mode.HTTP {
 		a.Web, err = web.New(web.Deps{Config: cfg, Store: a.Store, Temporal: a.Temporal, Logger: log, Registry: a.reg})
