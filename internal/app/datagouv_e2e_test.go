@@ -115,6 +115,17 @@ func TestDatagouvPushAcrossWorkerCrash(t *testing.T) {
 	require.Equal(t, res.ID, push.RemoteResourceID)
 	require.Equal(t, 1, push.ReleaseNumber)
 	require.NotNil(t, push.PushedAt)
+	var view struct {
+		Datagouv []struct {
+			Target, RemoteDataset, RemoteResource string
+			Release                               int
+		}
+	}
+	require.Equal(t, 200, steward.json(http.MethodGet, "/api/v1/datasets/"+dataset, nil, &view))
+	require.Len(t, view.Datagouv, 1, "the dataset says where it was pushed")
+	require.Equal(t, remote.ID, view.Datagouv[0].RemoteDataset)
+	require.Equal(t, srv.URL, view.Datagouv[0].Target)
+	require.Equal(t, 1, view.Datagouv[0].Release)
 
 	// Withdrawal: the retrait flow takes it out of the API and makes it
 	// private on data.gouv.fr.

@@ -390,13 +390,14 @@ func (s *Service) datasetFor(ctx context.Context, c Caller, id, act string) (sto
 	return d, nil
 }
 
-// DatasetView is a dataset with its releases, its staged files and its
-// latest quality report.
+// DatasetView is a dataset with its releases, its staged files, its
+// latest quality report and what was pushed of it to data.gouv.fr.
 type DatasetView struct {
 	store.Dataset
 	Releases      []store.Release      `json:"releases"`
 	Files         []store.DataFile     `json:"files"`
 	QualityReport *store.QualityReport `json:"qualityReport"`
+	Datagouv      []store.DatagouvPush `json:"datagouv"`
 }
 
 // Dataset is a dataset the caller may read, with its releases, files and
@@ -411,6 +412,9 @@ func (s *Service) Dataset(ctx context.Context, c Caller, id string) (DatasetView
 		return v, err
 	}
 	if v.Files, err = s.store.DataFiles(ctx, d.ID); err != nil {
+		return v, err
+	}
+	if v.Datagouv, err = s.store.DatagouvPushes(ctx, d.ID); err != nil {
 		return v, err
 	}
 	rep, err := s.store.LatestQualityReport(ctx, d.ID)
