@@ -180,6 +180,12 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
+	// The DCAT-AP catalog and the catalog exports (h/portal).
+	"GET /catalog.jsonld":                        anyone(),
+	"GET /catalog.ttl":                           anyone(),
+	"GET /api/explore/v2.1/catalog/exports/csv":  anyone(),
+	"GET /api/explore/v2.1/catalog/exports/json": anyone(),
+	"GET /api/explore/v2.1/catalog/exports/dcat": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,

@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.registerDesignerTry()
 	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
 	s.registerExplore()
+	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal). Public.
+	s.registerExploreCatalog()
 }
 
 // RouteTable is every route's permission.
@@ -65,6 +67,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, adminPageRoutes...)
 	// The public records API, Opendatasoft Explore v2.1 (explore.go): Public.
 	all = append(all, exploreRoutes...)
+	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal): Public.
+	all = append(all, exploreCatalogRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)
