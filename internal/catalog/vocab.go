@@ -21,8 +21,8 @@ const (
 	// ThemeTaxonomy is the concept scheme of the EU data themes.
 	ThemeTaxonomy = "http://publications.europa.eu/resource/authority/data-theme"
 	// LanguageFR is French in the EU language vocabulary.
-	LanguageFR = "http://publications.europa.eu/resource/authority/language/FRA"
-	mediaTypeNS  = "http://www.iana.org/assignments/media-types/"
+	LanguageFR  = "http://publications.europa.eu/resource/authority/language/FRA"
+	mediaTypeNS = "http://www.iana.org/assignments/media-types/"
 )
 
 // Theme is an EU data theme.
