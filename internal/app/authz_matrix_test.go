@@ -181,6 +181,9 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
 	// The DCAT-AP catalog and the catalog exports (h/portal).
+	"GET /catalog":                               anyone(),
+	"GET /catalog/:id":                           anyone(),
+	"GET /reutiliser":                            anyone(),
 	"GET /catalog.jsonld":                        anyone(),
 	"GET /catalog.ttl":                           anyone(),
 	"GET /api/explore/v2.1/catalog/exports/csv":  anyone(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicflow/civicflow/internal/catalog"
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/tableschema"
 )
 
 // The public catalog: the DCAT-AP entries and the portal's search. Both
@@ -247,4 +248,27 @@ func matchesWords(e catalog.Entry, words []string) bool {
 		}
 	}
 	return true
+}
+
+// PublicSchema is the Table Schema of a public dataset (nil when it has
+// none, or when its schema can no longer be loaded: the page then
+// documents the release's columns).
+func (s *Service) PublicSchema(ctx context.Context, pd PublicDataset) *tableschema.Schema {
+	if pd.Dataset.SchemaName == "" {
+		return nil
+	}
+	sch, _, err := s.store.LoadSchema(ctx, pd.Dataset.SchemaName, pd.Dataset.SchemaVersion)
+	if err != nil {
+		return nil
+	}
+	return sch
+}
+
+// DepartmentName is the name of a department ("" when unknown).
+func (s *Service) DepartmentName(ctx context.Context, slug string) string {
+	d, err := s.store.Department(ctx, slug)
+	if err != nil {
+		return ""
+	}
+	return d.Name
 }

@@ -3,10 +3,15 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +155,169 @@ func TestDCATCatalogRoutes(t *testing.T) {
 			require.Empty(t, bad.Header().Get("ETag"))
 		})
 	}
+}
+
+// facetCounts reads the counts of a facet on the catalog page: label → count.
+func facetCounts(t *testing.T, page, facet string) map[string]int {
+	t.Helper()
+	i := strings.Index(page, `id="facet-`+facet+`"`)
+	if i < 0 {
+		return map[string]int{}
+	}
+	sec := page[i:]
+	sec = sec[:strings.Index(sec, "</section>")]
+	out := map[string]int{}
+	for _, part := range strings.Split(sec, `<span class="facet-label">`)[1:] {
+		label := part[:strings.Index(part, "</span>")]
+		c := part[strings.Index(part, `<span class="facet-count">`)+len(`<span class="facet-count">`):]
+		n := 0
+		fmt.Sscanf(c, "%d", &n)
+		out[html.UnescapeString(label)] = n
+	}
+	return out
+}
+
+func TestPortalCatalogPage(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			h := portalServer(t, d.URL(t))
+			rec := get(h, "/catalog", nil)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			page := rec.Body.String()
+			require.Contains(t, page, `<html lang="fr">`)
+			for _, title := range []string{"Travaux de voirie", "Subventions aux associations", "Budget primitif"} {
+				require.Contains(t, page, title)
+			}
+			require.Contains(t, page, `href="/developers"`)
+			require.NotContains(t, page, "Tableau de bord", "no staff menu")
+			require.Contains(t, page, "3\u00a0jeux de données")
+			// Facet counts: public datasets only (the private one has the
+			// keywords voirie and budget and belongs to finances).
+			require.Equal(t, map[string]int{"Finances": 2, "Voirie et espaces publics": 1}, facetCounts(t, page, "departement"))
+			require.Equal(t, map[string]int{"budget": 1, "voirie": 1, "travaux": 1, "subventions": 1, "associations": 1}, facetCounts(t, page, "mot-cle"))
+			require.Equal(t, map[string]int{"Annuelle": 2, "Hebdomadaire": 1}, facetCounts(t, page, "frequence"))
+			require.Equal(t, map[string]int{"scdl-subventions": 1}, facetCounts(t, page, "schema"))
+			require.Equal(t, 2, facetCounts(t, page, "licence")["Licence Ouverte / Open Licence version 2.0"])
+			require.Equal(t, 1, facetCounts(t, page, "licence")["Open Database License (ODbL) 1.0"])
+			require.Equal(t, 2, facetCounts(t, page, "theme")["Économie et finances"], page)
+			require.Equal(t, 1, facetCounts(t, page, "theme")["Transports"])
+
+			// A facet filters; the other facets count within it, the
+			// selected one keeps the other values.
+			rec = get(h, "/catalog?departement=finances", nil)
+			require.Equal(t, 200, rec.Code)
+			page = rec.Body.String()
+			require.Contains(t, page, "2\u00a0jeux de données")
+			require.NotContains(t, page, "Travaux de voirie")
+			require.Equal(t, map[string]int{"Finances": 2, "Voirie et espaces publics": 1}, facetCounts(t, page, "departement"))
+			require.Equal(t, map[string]int{"budget": 1, "subventions": 1, "associations": 1}, facetCounts(t, page, "mot-cle"))
+			require.Contains(t, page, `Service producteur : Finances`)
+
+			rec = get(h, "/catalog?departement=finances&mot-cle=budget", nil)
+			require.Contains(t, rec.Body.String(), "1\u00a0jeu de données")
+			require.Contains(t, rec.Body.String(), "Budget primitif")
+			require.NotContains(t, rec.Body.String(), "confidentiel")
+
+			// Full-text search: every word, accents and case aside.
+			for q, want := range map[string][]string{
+				"VOIRIE":                    {"Travaux de voirie"},
+				"subvention associations":   {"Subventions aux associations"},
+				"budget voté":               {"Budget primitif"},
+				"budget vote":               {"Budget primitif"},
+				"confidentiel":              nil,
+				"salaires":                  nil,
+				"secret-rh":                 nil,
+				"<script>alert(1)</script>": nil,
+				"' OR 1=1 --":               nil,
+				"%":                         nil,
+				"\u202e\u0000x":             nil,
+			} {
+				r := get(h, "/catalog?q="+url.QueryEscape(q), nil)
+				body := r.Body.String()
+				if strings.ContainsRune(q, 0) {
+					require.Equal(t, 400, r.Code, q)
+					require.Contains(t, body, "caractères invalides")
+					continue
+				}
+				require.Equal(t, 200, r.Code, q)
+				require.NotContains(t, body, "<script>alert", q)
+				require.NotContains(t, body, "Salaires", q)
+				require.Contains(t, body, fmt.Sprintf("%d\u00a0%s", len(want), map[bool]string{true: "jeu de données", false: "jeux de données"}[len(want) < 2]), q)
+				for _, w := range want {
+					require.Contains(t, body, w, q)
+				}
+			}
+			long := get(h, "/catalog?q="+strings.Repeat("é", 201), nil)
+			require.Equal(t, 400, long.Code)
+			require.Contains(t, long.Body.String(), "trop longue")
+			invalid := get(h, "/catalog?q=%ff%fe", nil)
+			require.Equal(t, 400, invalid.Code)
+			require.Equal(t, 400, get(h, "/catalog?page=abc", nil).Code)
+			require.Contains(t, get(h, "/catalog?page=abc", nil).Body.String(), "entier positif")
+			// An unknown facet value: no result, the filter shows to be removed.
+			none := get(h, "/catalog?theme=NOPE", nil)
+			require.Equal(t, 200, none.Code)
+			require.Contains(t, none.Body.String(), "0\u00a0jeu de données")
+			require.Contains(t, none.Body.String(), "Thème : NOPE")
+		})
+	}
+}
+
+func TestPortalDatasetPage(t *testing.T) {
+	h := portalServer(t, storetest.SQLiteURL(t))
+	// Private, unexposed, unknown and malformed ids: the same French 404.
+	for _, id := range []string{"secret-rh", "vide", "nope", "..%2f..%2fetc", "%00", strings.Repeat("a", 300), "SUBVENTIONS-2025"} {
+		rec := get(h, "/catalog/"+id, nil)
+		require.Equal(t, http.StatusNotFound, rec.Code, id)
+		require.Contains(t, rec.Body.String(), "Jeu de données introuvable", id)
+		require.NotContains(t, rec.Body.String(), "confidentiel", id)
+	}
+
+	rec := get(h, "/catalog/subventions-2025", nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	page := rec.Body.String()
+	require.Contains(t, page, "<h1>Subventions aux associations</h1>")
+	// The schema documents its fields (scdl-subventions: nomAttribuant…).
+	require.Contains(t, page, "<code>nomAttribuant</code>")
+	require.Contains(t, page, "obligatoire")
+	require.Contains(t, page, "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json")
+	// Downloads and the API call.
+	require.Contains(t, page, `href="/api/explore/v2.1/catalog/datasets/subventions-2025/exports/csv"`)
+	require.Contains(t, page, `href="/api/explore/v2.1/catalog/datasets/subventions-2025/exports/json"`)
+	require.Contains(t, page, "curl &#39;https://data.ville-exemple.fr/api/explore/v2.1/catalog/datasets/subventions-2025/records?limit=10&#39;")
+	// Usage: one release of 21 rows.
+	require.Contains(t, page, "Version 1")
+	require.Contains(t, page, "21\u00a0lignes")
+
+	// The preview: sorted by a column, descending.
+	rec = get(h, "/catalog/travaux-voirie?tri=montant&ordre=desc", nil)
+	require.Equal(t, 200, rec.Code)
+	page = rec.Body.String()
+	require.Contains(t, page, `aria-sort="descending"`)
+	max := 0.0
+	for _, r := range exploreRows[:20] {
+		max = math.Max(max, r.Montant)
+	}
+	firstRow := page[strings.Index(page, "<tbody>\n    <tr>"):]
+	firstRow = firstRow[:strings.Index(firstRow, "</tr>")]
+	require.Contains(t, firstRow, "<td>"+strconv.FormatFloat(max, 'f', -1, 64)+"</td>")
+	// Filtered on a value.
+	rec = get(h, "/catalog/travaux-voirie?champ=commune&valeur=Lyon", nil)
+	page = rec.Body.String()
+	lyon := 0
+	for _, r := range exploreRows[:20] {
+		if r.Commune == "Lyon" {
+			lyon++
+		}
+	}
+	require.Contains(t, page, fmt.Sprintf("%d\u00a0lignes où commune = « Lyon »", lyon))
+	require.NotContains(t, page, "<td>Bron</td>")
+	// Bad preview parameters: a French warning, never an error page.
+	for _, q := range []string{"champ=montant&valeur=abc", "tri=nope", "tri=%60x%60", "champ=nope&valeur=1", "page=-1", "page=999999", "champ=commune&valeur=" + strings.Repeat("x", 600)} {
+		rec := get(h, "/catalog/travaux-voirie?"+q, nil)
+		require.Equal(t, 200, rec.Code, q)
+		require.Contains(t, rec.Body.String(), `class="alert alert-warning"`, q)
+	}
+	require.Equal(t, 200, get(h, "/reutiliser", nil).Code)
+	require.Contains(t, get(h, "/reutiliser", nil).Body.String(), "Licence Ouverte")
 }

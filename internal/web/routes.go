@@ -48,6 +48,8 @@ func (s *Server) routes() {
 	s.registerExplore()
 	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal). Public.
 	s.registerExploreCatalog()
+	// The public portal: /catalog, /catalog/{id}, /reutiliser (page_catalog.go, h/portal). Public.
+	s.registerPortal()
 }
 
 // RouteTable is every route's permission.
@@ -69,6 +71,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, exploreRoutes...)
 	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal): Public.
 	all = append(all, exploreCatalogRoutes...)
+	// The public portal (page_catalog.go, h/portal): Public.
+	all = append(all, portalRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)
