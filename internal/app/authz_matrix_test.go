@@ -326,6 +326,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/forms/:id", "/forms/unknown-form",
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
+		"/catalog/:id", "/catalog/"+f.dataset, // the public portal (h/portal)
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicflow/civicflow/internal/store"
@@ -85,19 +86,35 @@ func RecordsURL(base, id string) string {
 // schema.json of a shipped national schema ("path" of its descriptor),
 // else this site's schema route.
 func SchemaURL(base, name string, version int) string {
-	if data, err := tableschema.ShippedDescriptor(name); err == nil {
-		var d struct {
-			Path string `json:"path"`
-		}
-		if json.Unmarshal(data, &d) == nil && (strings.HasPrefix(d.Path, "https://") || strings.HasPrefix(d.Path, "http://")) {
-			return d.Path
-		}
+	if p := shippedPath(name); p != "" {
+		return p
 	}
 	u := base + "/api/v1/schemas/" + url.PathEscape(name)
 	if version > 0 {
 		u += "?version=" + strconv.Itoa(version)
 	}
 	return u
+}
+
+// shippedPaths caches the "path" of the shipped schemas' descriptors
+// (name → URL, "" for none or not shipped).
+var shippedPaths sync.Map
+
+func shippedPath(name string) string {
+	if v, ok := shippedPaths.Load(name); ok {
+		return v.(string)
+	}
+	p := ""
+	if data, err := tableschema.ShippedDescriptor(name); err == nil {
+		var d struct {
+			Path string `json:"path"`
+		}
+		if json.Unmarshal(data, &d) == nil && ValidIRI(d.Path) {
+			p = d.Path
+		}
+		shippedPaths.Store(name, p) // only shipped names: the map stays small
+	}
+	return p
 }
 
 func (o Options) publisherURI() string {
@@ -112,7 +129,7 @@ func dateTime(t time.Time) Term { return Typed(t.UTC().Format(time.RFC3339), "da
 // Build describes the catalog and its entries (already filtered: only
 // public datasets with an exposed release) as a DCAT-AP graph.
 func Build(o Options, entries []Entry) *Graph {
-	g := &Graph{}
+	g := &Graph{Triples: make([]Triple, 0, 40+70*len(entries))}
 	base := strings.TrimSuffix(o.BaseURL, "/")
 	o.BaseURL = base
 	cat := IRI(base + CatalogPath)

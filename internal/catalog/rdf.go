@@ -126,15 +126,17 @@ func safeLocal(s string) bool {
 	return true
 }
 
-// subjects groups the triples by subject, in first-appearance order.
-func (g *Graph) subjects() ([]Term, map[Term][]Triple) {
+// subjects groups the triples by subject, in first-appearance order: the
+// subjects, and for each the indexes of its triples.
+func (g *Graph) subjects() ([]Term, map[Term][]int32) {
 	var order []Term
-	by := map[Term][]Triple{}
-	for _, t := range g.Triples {
-		if _, seen := by[t.S]; !seen {
+	by := map[Term][]int32{}
+	for i, t := range g.Triples {
+		idx, seen := by[t.S]
+		if !seen {
 			order = append(order, t.S)
 		}
-		by[t.S] = append(by[t.S], t)
+		by[t.S] = append(idx, int32(i))
 	}
 	return order, by
 }
@@ -150,13 +152,14 @@ func (g *Graph) WriteTurtle(w io.Writer) error {
 	order, by := g.subjects()
 	for _, s := range order {
 		bw.WriteString("\n" + turtleTerm(s))
-		ts := by[s]
-		for i, t := range ts {
+		idx := by[s]
+		for i, ti := range idx {
+			t := g.Triples[ti]
 			sep := " ;\n    "
 			if i == 0 {
 				sep = "\n    "
 			}
-			if i > 0 && ts[i-1].P == t.P {
+			if i > 0 && g.Triples[idx[i-1]].P == t.P {
 				bw.WriteString(" ,\n        " + turtleTerm(t.O))
 				continue
 			}
@@ -197,6 +200,16 @@ func turtleTerm(t Term) string {
 // turtleString quotes a literal: "…" with \ escapes, every control
 // character as \uXXXX.
 func turtleString(v string) string {
+	plain := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == '"' || c == '\\' || c == 0x7f || c == 0xef { // 0xef: maybe U+FFFE/U+FFFF
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return `"` + v + `"`
+	}
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range v {
@@ -266,7 +279,8 @@ func (g *Graph) JSONLD() map[string]any {
 		var types []string
 		props := map[string][]any{}
 		var keys []string
-		for _, t := range by[s] {
+		for _, ti := range by[s] {
+			t := g.Triples[ti]
 			if t.P.Value == rdfType && t.O.Kind == IRIKind {
 				types = append(types, compactOr(t.O.Value))
 				continue
@@ -289,10 +303,10 @@ func (g *Graph) JSONLD() map[string]any {
 	return map[string]any{"@context": Context(), "@graph": nodes}
 }
 
-// MarshalJSONLD encodes JSONLD with keys sorted (encoding/json sorts map
-// keys), "@context" first by construction of the JSON-LD keywords' order.
+// MarshalJSONLD encodes JSONLD (compact JSON, keys sorted: "@context"
+// and "@graph" come first).
 func (g *Graph) MarshalJSONLD() ([]byte, error) {
-	return json.MarshalIndent(g.JSONLD(), "", " ")
+	return json.Marshal(g.JSONLD())
 }
 
 func compactOr(iri string) string {

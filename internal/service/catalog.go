@@ -28,23 +28,18 @@ func (s *Service) PublicCatalog(ctx context.Context) ([]catalog.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	first, err := s.store.FirstReleaseDates(ctx)
+	if err != nil {
+		return nil, err
+	}
 	names := map[string]string{}
 	for _, d := range depts {
 		names[d.Slug] = d.Name
 	}
 	out := make([]catalog.Entry, 0, len(list))
 	for _, pd := range list {
-		e := catalog.Entry{Dataset: pd.Dataset, Release: pd.Release, DepartmentName: names[pd.Dataset.Department]}
-		rels, err := s.store.Releases(ctx, pd.Dataset.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rels {
-			if e.Issued.IsZero() || r.CreatedAt.Before(e.Issued) {
-				e.Issued = r.CreatedAt
-			}
-		}
-		out = append(out, e)
+		out = append(out, catalog.Entry{Dataset: pd.Dataset, Release: pd.Release, DepartmentName: names[pd.Dataset.Department],
+			Issued: first[pd.Dataset.ID]})
 	}
 	return out, nil
 }
