@@ -155,9 +155,17 @@ func (s *Service) SearchCatalog(ctx context.Context, q CatalogSearch) (CatalogRe
 		if !slices.Contains(CatalogFacets, f) {
 			return CatalogResults{}, Errorf(BadRequest, "unknown facet %q", f).French("Ce filtre n'existe pas.")
 		}
-		if !utf8.ValidString(v) || len(v) > 200 {
+		if !utf8.ValidString(v) || len(v) > 200 || strings.IndexByte(v, 0) >= 0 {
 			return CatalogResults{}, Errorf(BadRequest, "invalid facet value").French("La valeur d'un filtre est invalide.")
 		}
+	}
+	if k, ok := q.Refine[FacetKeyword]; ok { // keywords match case aside
+		refine := map[string]string{}
+		for f, v := range q.Refine {
+			refine[f] = v
+		}
+		refine[FacetKeyword] = strings.ToLower(k)
+		q.Refine = refine
 	}
 	all, err := s.PublicCatalog(ctx)
 	if err != nil {

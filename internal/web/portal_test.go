@@ -254,6 +254,13 @@ func TestPortalCatalogPage(t *testing.T) {
 			require.Equal(t, 400, invalid.Code)
 			require.Equal(t, 400, get(h, "/catalog?page=abc", nil).Code)
 			require.Contains(t, get(h, "/catalog?page=abc", nil).Body.String(), "entier positif")
+			// Keywords match case aside; hostile facet values stay text.
+			require.Contains(t, get(h, "/catalog?mot-cle=BUDGET", nil).Body.String(), "Budget primitif")
+			xss := get(h, "/catalog?departement="+url.QueryEscape(`"><script>alert(1)</script>`)+"&theme="+url.QueryEscape("' OR 1=1 --"), nil)
+			require.Equal(t, 200, xss.Code)
+			require.NotContains(t, xss.Body.String(), "<script>alert")
+			require.Contains(t, xss.Body.String(), "0\u00a0jeu de données")
+			require.Equal(t, 400, get(h, "/catalog?departement=%00", nil).Code)
 			// An unknown facet value: no result, the filter shows to be removed.
 			none := get(h, "/catalog?theme=NOPE", nil)
 			require.Equal(t, 200, none.Code)
