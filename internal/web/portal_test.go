@@ -31,6 +31,12 @@ import (
 // anywhere public, and a public one without an exposed release.
 func portalServer(t *testing.T, dbURL string) http.Handler {
 	t.Helper()
+	h, _ := portalFixture(t, dbURL)
+	return h
+}
+
+func portalFixture(t *testing.T, dbURL string) (http.Handler, *store.Store) {
+	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t, dbURL)
 	require.NoError(t, auth.SeedDemo(ctx, st, "demo"))
@@ -71,7 +77,7 @@ func portalServer(t *testing.T, dbURL string) http.Handler {
 	cfg.PublicURL = "https://data.ville-exemple.fr"
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	return srv.Handler()
+	return srv.Handler(), st
 }
 
 func getWith(h http.Handler, path string, header map[string]string) *httptest.ResponseRecorder {
@@ -327,4 +333,37 @@ func TestPortalDatasetPage(t *testing.T) {
 	}
 	require.Equal(t, 200, get(h, "/reutiliser", nil).Code)
 	require.Contains(t, get(h, "/reutiliser", nil).Body.String(), "Licence Ouverte")
+}
+
+// The DCAT documents follow every change at once (they are cached by what
+// they describe): a new title, a dataset made public, then private again.
+func TestDCATCatalogFollowsChanges(t *testing.T) {
+	h, st := portalFixture(t, storetest.SQLiteURL(t))
+	ctx := context.Background()
+	for _, path := range []string{"/catalog.jsonld", "/catalog.ttl"} {
+		first := get(h, path, nil)
+		require.Equal(t, 200, first.Code)
+		again := get(h, path, nil)
+		require.Equal(t, first.Body.String(), again.Body.String())
+		require.Equal(t, first.Header().Get("ETag"), again.Header().Get("ETag"))
+	}
+	etag := get(h, "/catalog.jsonld", nil).Header().Get("ETag")
+
+	d, err := st.Dataset(ctx, "budget-primitif")
+	require.NoError(t, err)
+	d.Title = "Budget primitif 2026"
+	require.NoError(t, st.UpdateDataset(ctx, &d))
+	rec := get(h, "/catalog.jsonld", nil)
+	require.Contains(t, rec.Body.String(), "Budget primitif 2026")
+	require.NotEqual(t, etag, rec.Header().Get("ETag"))
+	require.Contains(t, get(h, "/catalog.ttl", nil).Body.String(), "Budget primitif 2026")
+
+	require.NoError(t, st.SetDatasetVisibility(ctx, "secret-rh", store.VisibilityPublic))
+	require.Contains(t, get(h, "/catalog.jsonld", nil).Body.String(), "secret-rh")
+	require.Contains(t, get(h, "/catalog/secret-rh", nil).Body.String(), "Salaires confidentiel")
+	require.NoError(t, st.SetDatasetVisibility(ctx, "secret-rh", store.VisibilityPrivate))
+	for _, path := range []string{"/catalog.jsonld", "/catalog.ttl", "/catalog", "/api/explore/v2.1/catalog/exports/csv"} {
+		require.NotContains(t, get(h, path, nil).Body.String(), "confidentiel", path)
+	}
+	require.Equal(t, http.StatusNotFound, get(h, "/catalog/secret-rh", nil).Code)
 }
