@@ -180,6 +180,15 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
+	// The DCAT-AP catalog and the catalog exports (h/portal).
+	"GET /catalog":                               anyone(),
+	"GET /catalog/:id":                           anyone(),
+	"GET /reutiliser":                            anyone(),
+	"GET /catalog.jsonld":                        anyone(),
+	"GET /catalog.ttl":                           anyone(),
+	"GET /api/explore/v2.1/catalog/exports/csv":  anyone(),
+	"GET /api/explore/v2.1/catalog/exports/json": anyone(),
+	"GET /api/explore/v2.1/catalog/exports/dcat": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -317,6 +326,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/forms/:id", "/forms/unknown-form",
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
+		"/catalog/:id", "/catalog/"+f.dataset, // the public portal (h/portal)
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

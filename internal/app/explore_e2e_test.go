@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/piprate/json-gold/ld"
 	"github.com/stretchr/testify/require"
 )
 
@@ -23,8 +25,9 @@ func TestPublicationIntoPublicAPI(t *testing.T) {
 	const api = "/api/explore/v2.1/catalog/datasets"
 
 	dataset, inst := newSubmission(t, agent, "voirie", filepath.Join("testdata", "scdl-subventions.valid.csv"))
-	// Before publication: not served.
+	// Before publication: not served, not in the DCAT catalog.
 	require.Equal(t, http.StatusNotFound, e.do("", http.MethodGet, api+"/"+dataset+"/records", "", nil, nil))
+	require.NotContains(t, dcatTriples(t, e), "/catalog/"+dataset+">")
 
 	review := steward.waitTask(inst, "review")
 	require.Equal(t, 200, steward.json(http.MethodPost, "/api/v1/tasks/"+review.ID+"/complete", decide("approve"), nil))
@@ -70,4 +73,37 @@ func TestPublicationIntoPublicAPI(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.True(t, strings.HasPrefix(string(body), "\uFEFFnomAttribuant;"), string(body[:40]))
 	require.Len(t, strings.Split(strings.TrimSpace(string(body)), "\n"), 30)
+
+	// The DCAT-AP catalog describes the published dataset (what
+	// data.gouv.fr's harvester reads), parsed by a JSON-LD processor.
+	nq := dcatTriples(t, e)
+	ds := "<" + e.base + "/catalog/" + dataset + ">"
+	for _, want := range []string{
+		"<" + e.base + "/catalog> <http://www.w3.org/ns/dcat#dataset> " + ds,
+		ds + " <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/dcat#Dataset>",
+		ds + " <http://purl.org/dc/terms/title> \"Subventions voirie\"@fr",
+		ds + " <http://purl.org/dc/terms/identifier> \"" + dataset + "\"",
+		ds + " <http://purl.org/dc/terms/conformsTo> <https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json>",
+		ds + " <http://www.w3.org/ns/dcat#theme> <http://publications.europa.eu/resource/authority/data-theme/GOVE>",
+		ds + " <http://www.w3.org/ns/dcat#distribution> <" + e.base + api + "/" + dataset + "/exports/csv>",
+		"<" + e.base + api + "/" + dataset + "/exports/csv> <http://purl.org/dc/terms/license> <https://www.etalab.gouv.fr/licence-ouverte-open-licence>",
+	} {
+		require.Contains(t, nq, want)
+	}
+}
+
+// dcatTriples fetches /catalog.jsonld and expands it to N-Quads.
+func dcatTriples(t *testing.T, e *env) string {
+	t.Helper()
+	resp, err := http.Get(e.base + "/catalog.jsonld")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	var doc any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	opts := ld.NewJsonLdOptions("")
+	opts.Format = "application/n-quads"
+	nq, err := ld.NewJsonLdProcessor().ToRDF(doc, opts)
+	require.NoError(t, err)
+	return nq.(string)
 }

@@ -49,6 +49,9 @@ type Config struct {
 	LogFormat    string // --log-format text|json
 	PublicURL    string // --public-url: base URL in links, cookies Secure when https
 	OrgName      string // --org-name: the collectivité's name, in the pages' header ("" = civicflow)
+	// The publisher of the public catalog (DCAT-AP dct:publisher).
+	PublisherName string // --publisher-name: "" = OrgName
+	PublisherURI  string // --publisher-uri: its URI (e.g. https://www.ville-x.fr or its SIREN URI); "" = PUBLIC_URL/#collectivite
 
 	OIDCIssuer        string // --oidc-issuer: OpenID Connect provider (ProConnect); empty = off
 	OIDCClientID      string // --oidc-client-id
@@ -156,6 +159,8 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.BoolVar(&c.RunWorker, "worker", c.RunWorker, "also run a worker in this process (--worker=false for a web-only node)")
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "seed demo departments, users and the publication flow")
 		fs.StringVar(&c.OrgName, "org-name", c.OrgName, `the collectivité's name, shown in the staff pages' header (e.g. "Ville de Saint-Martin")`)
+		fs.StringVar(&c.PublisherName, "publisher-name", c.PublisherName, "publisher of the public catalog (DCAT dct:publisher); default: --org-name")
+		fs.StringVar(&c.PublisherURI, "publisher-uri", c.PublisherURI, "URI of the publisher in the DCAT catalog (e.g. https://www.ville-x.fr); default: PUBLIC_URL/#collectivite")
 		fs.Int64Var(&c.MaxUploadBytes, "max-upload", c.MaxUploadBytes, "largest accepted upload, in bytes")
 		fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a login session lasts")
 		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL (ProConnect); empty = OIDC sign-in off")
@@ -362,6 +367,11 @@ func (c *Config) Validate(groups int) error {
 			}
 			if c.OIDCClientID == "" || c.OIDCRedirectURL == "" {
 				return errors.New("--oidc-issuer needs --oidc-client-id and --oidc-redirect-url")
+			}
+		}
+		if c.PublisherURI != "" {
+			if u, err := url.Parse(c.PublisherURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(c.PublisherURI, " <>\"{}|\\^`") {
+				return fmt.Errorf("--publisher-uri %q is not an http(s) URI", c.PublisherURI)
 			}
 		}
 		if c.Demo && c.DemoPassword == "" {

@@ -46,6 +46,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"http", func(c *Config) { c.HTTPAddr = "8080" }, "--http"},
 		{"upload", func(c *Config) { c.MaxUploadBytes = 10 }, "--max-upload"},
 		{"public url", func(c *Config) { c.PublicURL = "ftp://x" }, "--public-url"},
+		{"publisher uri", func(c *Config) { c.PublisherURI = "urn:siren:123" }, "--publisher-uri"},
+		{"publisher uri with a space", func(c *Config) { c.PublisherURI = "https://ville.fr/a b" }, "--publisher-uri"},
 		{"oidc", func(c *Config) { c.OIDCIssuer = "https://idp.example" }, "--oidc-client-id"},
 		{"audit retention", func(c *Config) { c.AuditRetention = time.Minute }, "--audit-retention"},
 		{"http allow: garbage", func(c *Config) { c.HTTPAllow = "10.0.0.0/8, http://x/" }, "--http-allow"},

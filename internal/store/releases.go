@@ -303,6 +303,23 @@ func (s *Store) Releases(ctx context.Context, datasetID string) ([]Release, erro
 	return rs, nil
 }
 
+// FirstReleaseDates gives, per dataset id, when its first release was
+// made (the catalog's dct:issued), in one query.
+func (s *Store) FirstReleaseDates(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		DatasetID string    `db:"dataset_id"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT dataset_id, created_at FROM releases WHERE number = 1`)); err != nil {
+		return nil, fmt.Errorf("first release dates: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.DatasetID] = r.CreatedAt
+	}
+	return out, nil
+}
+
 // QualityReport is a stored validation report (the full JSON in Report).
 type QualityReport struct {
 	ID            int64     `db:"id" json:"id"`

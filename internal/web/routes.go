@@ -46,6 +46,10 @@ func (s *Server) routes() {
 	s.registerDesignerTry()
 	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
 	s.registerExplore()
+	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal). Public.
+	s.registerExploreCatalog()
+	// The public portal: /catalog, /catalog/{id}, /reutiliser (page_catalog.go, h/portal). Public.
+	s.registerPortal()
 }
 
 // RouteTable is every route's permission.
@@ -65,6 +69,10 @@ func RouteTable() []RoutePerm {
 	all = append(all, adminPageRoutes...)
 	// The public records API, Opendatasoft Explore v2.1 (explore.go): Public.
 	all = append(all, exploreRoutes...)
+	// The DCAT-AP catalog and the catalog exports (explore_catalog.go, h/portal): Public.
+	all = append(all, exploreCatalogRoutes...)
+	// The public portal (page_catalog.go, h/portal): Public.
+	all = append(all, portalRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)

@@ -301,6 +301,27 @@ func (r *Renderer) funcs() template.FuncMap {
 		"count":   Count,
 		"role":    RoleLabel,
 		"objtype": ObjectTypeLabel,
+		// hasPrefix: {{if hasPrefix .Path "/catalog/"}} (current navigation entry).
+		"hasPrefix": strings.HasPrefix,
+		"lower":     strings.ToLower,
+		// splitLines cuts a text into its non-empty lines (paragraphs).
+		"splitLines": func(s string) []string {
+			var out []string
+			for _, l := range strings.Split(s, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					out = append(out, l)
+				}
+			}
+			return out
+		},
+		// summary shortens a text to about n characters, at a word boundary.
+		"summary": func(s string, n int) string {
+			r := []rune(strings.Join(strings.Fields(s), " "))
+			if len(r) <= n {
+				return string(r)
+			}
+			return string(r[:n]) + "…"
+		},
 		// dict builds a map for sub-templates: {{template "x" dict "A" 1 "B" 2}}.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
