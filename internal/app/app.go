@@ -252,6 +252,13 @@ func (a *App) Stop() {
 	} else if a.listener != nil {
 		a.listener.Close()
 	}
+	if a.Web != nil { // the public API's usage log still in memory
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := a.Web.CloseGateway(ctx); err != nil {
+			a.log.Error("public API usage log", "err", err)
+		}
+		cancel()
+	}
 	if a.worker != nil {
 		a.worker.Stop()
 	}

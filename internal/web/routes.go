@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.registerDesignerTry()
 	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
 	s.registerExplore()
+	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
+	s.registerAPIGateway(api)
 }
 
 // RouteTable is every route's permission.
@@ -72,5 +74,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerPageRoutes...)
 	// The designer's sandbox, "Essayer" (designer_try.go).
 	all = append(all, designerTryRoutes...)
+	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
+	all = append(all, apigwRoutes...)
 	return all
 }

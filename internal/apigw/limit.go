@@ -1,0 +1,180 @@
+package apigw
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/civicflow/civicflow/internal/store"
+)
+
+// Policy is one limit of a plan as the RateLimit headers describe it.
+type Policy struct {
+	Name      string // "burst", "day", "month"
+	Unit      string // Opendatasoft's limit_time_unit: "second", "day", "month"
+	Quota     int64  // q
+	Window    int64  // w, seconds
+	Remaining int64  // r
+	Reset     int64  // t, seconds until the quota is whole again (burst) or the window ends
+	Exceeded  bool
+	RetryIn   time.Duration // when Exceeded: until the next call may pass
+}
+
+// Decision is the outcome of one take.
+type Decision struct {
+	Allowed    bool
+	Policies   []Policy
+	RetryAfter time.Duration // when refused
+	At         time.Time
+}
+
+// Unlimited reports whether the plan has no limit at all (nothing is
+// counted; no RateLimit headers).
+func Unlimited(p store.APIPlan) bool {
+	return p.RatePerSecond <= 0 && p.PerDay <= 0 && p.PerMonth <= 0
+}
+
+func windows(now time.Time) (dayStart, nextDay, monthStart, nextMonth time.Time) {
+	u := now.UTC()
+	dayStart = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
+	monthStart = time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return dayStart, dayStart.AddDate(0, 0, 1), monthStart, monthStart.AddDate(0, 1, 0)
+}
+
+// maxLocalDenial bounds the in-process refusal cache.
+const maxLocalDenial = time.Second
+
+// Take takes one call for subject under plan p (see the package doc).
+func (g *Gateway) Take(ctx context.Context, subject string, p store.APIPlan) (Decision, error) {
+	now := g.now()
+	if Unlimited(p) {
+		return Decision{Allowed: true, At: now}, nil
+	}
+	g.mu.Lock()
+	until, denied := g.denied[subject]
+	if denied && !now.Before(until) {
+		delete(g.denied, subject)
+		denied = false
+	}
+	g.mu.Unlock()
+	if denied {
+		d := g.decide(p, store.LimitState{}, false, now, true)
+		d.RetryAfter = max(d.RetryAfter, until.Sub(now))
+		return d, nil
+	}
+	dayStart, _, monthStart, _ := windows(now)
+	st, ok, err := g.st.TakeAPILimit(ctx, store.LimitSpec{Subject: subject, Now: now, Rate: p.RatePerSecond, Burst: p.Burst,
+		PerDay: p.PerDay, PerMonth: p.PerMonth, DayStart: dayStart.Unix(), MonthStart: monthStart.Unix()})
+	if err != nil {
+		return Decision{}, fmt.Errorf("rate limit: %w", err)
+	}
+	d := g.decide(p, st, ok, now, false)
+	if !ok {
+		g.mu.Lock()
+		if len(g.denied) >= maxCached {
+			clear(g.denied)
+		}
+		g.denied[subject] = now.Add(min(d.RetryAfter, maxLocalDenial))
+		g.mu.Unlock()
+	}
+	return d, nil
+}
+
+// decide turns a limiter row into the policies of the headers. blind: no
+// row (the local refusal cache), every policy shown exhausted.
+func (g *Gateway) decide(p store.APIPlan, st store.LimitState, allowed bool, now time.Time, blind bool) Decision {
+	d := Decision{Allowed: allowed, At: now}
+	dayStart, nextDay, monthStart, nextMonth := windows(now)
+	if p.RatePerSecond > 0 {
+		tokens := st.Tokens
+		if !allowed && !blind {
+			elapsed := max(0, now.UnixMilli()-st.RefilledMS)
+			tokens = math.Min(float64(p.Burst), st.Tokens+float64(elapsed)*p.RatePerSecond/1000)
+		}
+		if blind {
+			tokens = 0
+		}
+		pol := Policy{Name: "burst", Unit: "second", Quota: int64(p.Burst), Window: ceilSec(float64(p.Burst) / p.RatePerSecond),
+			Remaining: max(0, int64(math.Floor(tokens))), Reset: ceilSec((float64(p.Burst) - tokens) / p.RatePerSecond)}
+		if tokens < 1 && !allowed {
+			pol.Exceeded = true
+			pol.RetryIn = time.Duration((1 - tokens) / p.RatePerSecond * float64(time.Second))
+		}
+		d.Policies = append(d.Policies, pol)
+	}
+	quota := func(name string, q, used int64, start, next time.Time, rowStart int64) {
+		if q <= 0 {
+			return
+		}
+		if rowStart < start.Unix() {
+			used = 0
+		}
+		if blind {
+			used = q
+		}
+		pol := Policy{Name: name, Unit: name, Quota: q, Window: int64(next.Sub(start) / time.Second),
+			Remaining: max(0, q-used), Reset: ceilSec(next.Sub(now).Seconds())}
+		if used >= q && !allowed {
+			pol.Exceeded = true
+			pol.RetryIn = next.Sub(now)
+		}
+		d.Policies = append(d.Policies, pol)
+	}
+	quota("day", p.PerDay, st.DayUsed, dayStart, nextDay, st.DayStart)
+	quota("month", p.PerMonth, st.MonthUsed, monthStart, nextMonth, st.MonthStart)
+	if !allowed {
+		for _, pol := range d.Policies {
+			if pol.Exceeded {
+				d.RetryAfter = max(d.RetryAfter, pol.RetryIn)
+			}
+		}
+		if d.RetryAfter <= 0 { // refused by a take between the two reads: try again soon
+			d.RetryAfter = 100 * time.Millisecond
+		}
+	}
+	return d
+}
+
+func ceilSec(s float64) int64 {
+	if s <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(s - 1e-9))
+}
+
+// PolicyHeader is the RateLimit-Policy field of d.
+func (d Decision) PolicyHeader() string {
+	parts := make([]string, 0, len(d.Policies))
+	for _, p := range d.Policies {
+		parts = append(parts, fmt.Sprintf(`"%s";q=%d;w=%d`, p.Name, p.Quota, p.Window))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RateLimitHeader is the RateLimit field of d.
+func (d Decision) RateLimitHeader() string {
+	parts := make([]string, 0, len(d.Policies))
+	for _, p := range d.Policies {
+		parts = append(parts, fmt.Sprintf(`"%s";r=%d;t=%d`, p.Name, p.Remaining, p.Reset))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RetryAfterSeconds is Retry-After: whole seconds, at least 1.
+func (d Decision) RetryAfterSeconds() int64 {
+	return max(1, ceilSec(d.RetryAfter.Seconds()))
+}
+
+// Violated is the exceeded policy with the longest wait (for the 429 body).
+func (d Decision) Violated() (Policy, bool) {
+	var best Policy
+	found := false
+	for _, p := range d.Policies {
+		if p.Exceeded && (!found || p.RetryIn > best.RetryIn) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
