@@ -142,6 +142,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		log.Info("worker started", "task_queue", cfg.WorkerTaskQueue)
+		if err := EnsureUsagePurgeSchedule(ctx, a.Temporal, cfg.WorkerTaskQueue, cfg.UsageRetentionMonths); err != nil {
+			log.Warn("public API usage retention: schedule not created", "err", err)
+		}
 		// The designer's sandbox ("Essayer"): the same interpreter, stub activities.
 		sq := workflows.SandboxTaskQueue(cfg.WorkerTaskQueue)
 		if a.sandbox, err = worker.New(a.Temporal, worker.Options{TaskQueue: sq, Logger: log, Register: SandboxRegistrations()}); err != nil {

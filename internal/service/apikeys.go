@@ -471,12 +471,3 @@ func csvSafe(v string) string {
 	}
 	return v
 }
-
-// PurgeAPIUsage deletes the usage older than months months (the retention
-// activity).
-func PurgeAPIUsage(ctx context.Context, st *store.Store, months int, now time.Time) (int64, error) {
-	if months < 6 || months > 12 {
-		return 0, fmt.Errorf("usage retention of %d months is outside 6 to 12", months)
-	}
-	return st.PurgeAPIUsage(ctx, now.UTC().AddDate(0, -months, 0))
-}
