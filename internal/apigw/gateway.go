@@ -27,6 +27,8 @@ type Options struct {
 	PlanTTL time.Duration // default 1 s
 	Writer  WriterOptions
 	Now     func() time.Time
+	// Off leaves the public API unmetered (benchmark baselines only).
+	Off bool
 }
 
 // Gateway meters the public API (see the package doc).

@@ -126,7 +126,7 @@ func New(d Deps) (*Server, error) {
 
 	s.authSvc, s.authErr = s.newAuth()
 	s.svc = service.New(service.Deps{Config: s.cfg, Store: s.store, Auth: s.authSvc, Temporal: s.temporal, Logger: s.log})
-	if s.store != nil {
+	if s.store != nil && !d.Gateway.Off {
 		s.gw = apigw.New(s.store, s.reg, s.log, d.Gateway)
 	}
 
