@@ -42,12 +42,27 @@
 // means refused; the row is then read to compute Retry-After and the
 // headers.
 //
-// The in-process fast path is for refusals, the bulk of a flood: a refused
-// subject is answered 429 locally until the moment its next call could pass
-// (the next token, the next day or month), at most one second, without a
-// database round trip. Takes by other processes only push that moment
-// further, so the local answer is never wrong; only a plan edited by an
-// admin is seen up to one second late. Plans are cached for one second.
+// The in-process fast path has two parts. Allowed calls: while plenty is
+// left (at least 4×LeaseMax calls after the last take, LeaseMax = 50 by
+// default), one take reserves up to LeaseMax calls (the same upsert with N)
+// and this process serves the next calls of that subject from its lease,
+// without a round trip. Leases are given back (bucket refilled, counters
+// decremented) after LeaseTTL (1 s) unused, when the window or the plan
+// changes, and on Close. Below 4×LeaseMax the calls are taken one by one,
+// so the last calls of a window are exact: the total that passes is
+// exactly the allowance. The price: for at most LeaseTTL another process
+// may refuse a call while this one still holds reserved calls, and a
+// process killed with SIGKILL loses its leases (at most LeaseMax calls per
+// subject, counted as used). Refusals, the bulk of a flood: a refused
+// subject is answered 429 locally until the moment its next call could
+// pass (the next token, the next day or month), at most one second. Takes
+// by other processes only push that moment further; only a plan edited by
+// an admin is seen up to one second late. Plans are cached for one second.
+//
+// On PostgreSQL the counters are written through a small pool with
+// synchronous_commit off: a commit does not wait for the WAL flush, so a
+// database crash may forget the last fraction of a second of counts
+// (never corrupt them); an application restart loses nothing.
 //
 // # Headers
 //

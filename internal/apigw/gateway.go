@@ -19,6 +19,7 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error)
 	APIPlan(ctx context.Context, id string) (store.APIPlan, error)
 	TakeAPILimit(ctx context.Context, l store.LimitSpec) (store.LimitState, bool, error)
+	ReturnAPILimit(ctx context.Context, subject string, n int64, burst int, rateLimited bool, dayStart, monthStart int64) error
 }
 
 // Options tune a Gateway; zero fields take the defaults.
@@ -29,6 +30,11 @@ type Options struct {
 	Now     func() time.Time
 	// Off leaves the public API unmetered (benchmark baselines only).
 	Off bool
+	// LeaseMax is the most calls one take may reserve for this process
+	// (default 50; 1 disables leases). Leases are taken only while at least
+	// 4×LeaseMax calls are left, and given back after LeaseTTL.
+	LeaseMax int64
+	LeaseTTL time.Duration // default 1 s
 }
 
 // Gateway meters the public API (see the package doc).
@@ -44,6 +50,9 @@ type Gateway struct {
 	keys   map[string]keyEntry  // by hash
 	plans  map[string]planEntry // by id
 	denied map[string]time.Time // subject → refused locally until
+	leases map[string]*lease    // subject → calls reserved by this process
+	stop   chan struct{}
+	swept  chan struct{}
 
 	calls *prometheus.CounterVec
 }
@@ -77,12 +86,19 @@ func New(st Store, reg *prometheus.Registry, log *slog.Logger, o Options) *Gatew
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LeaseMax <= 0 {
+		o.LeaseMax = 50
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = time.Second
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	o.Writer.Registry, o.Writer.Logger = reg, log
 	g := &Gateway{st: st, log: log, opts: o, now: o.Now,
-		keys: map[string]keyEntry{}, plans: map[string]planEntry{}, denied: map[string]time.Time{},
+		keys: map[string]keyEntry{}, plans: map[string]planEntry{}, denied: map[string]time.Time{}, leases: map[string]*lease{},
+		stop: make(chan struct{}), swept: make(chan struct{}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "civicflow_apigw_calls_total", Help: "Metered public API calls by outcome."}, []string{"outcome"}),
 	}
 	if reg != nil {
@@ -94,11 +110,26 @@ func New(st Store, reg *prometheus.Registry, log *slog.Logger, o Options) *Gatew
 		}
 	}
 	g.Usage = NewUsageWriter(st, o.Writer)
+	go g.sweep()
 	return g
 }
 
-// Close flushes the usage log (graceful shutdown).
-func (g *Gateway) Close(ctx context.Context) error { return g.Usage.Close(ctx) }
+// Close gives back the calls leased and not used, and flushes the usage log
+// (graceful shutdown). Idempotent.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	select {
+	case <-g.stop:
+	default:
+		close(g.stop)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.swept:
+	case <-ctx.Done():
+	}
+	return g.Usage.Close(ctx)
+}
 
 // Verify returns the stored key of a presented key: ErrInvalidKey when it is
 // malformed, unknown, revoked or expired. Results are cached for KeyTTL.

@@ -46,38 +46,93 @@ func windows(now time.Time) (dayStart, nextDay, monthStart, nextMonth time.Time)
 // maxLocalDenial bounds the in-process refusal cache.
 const maxLocalDenial = time.Second
 
-// Take takes one call for subject under plan p (see the package doc).
+// Take takes one call for subject under plan p (see the package doc): from
+// this process's lease when it has one, else from the database (with a new
+// lease when plenty is left).
 func (g *Gateway) Take(ctx context.Context, subject string, p store.APIPlan) (Decision, error) {
 	now := g.now()
 	if Unlimited(p) {
 		return Decision{Allowed: true, At: now}, nil
 	}
+	ds, _, ms, _ := windows(now)
+	dayStart, monthStart := ds.Unix(), ms.Unix()
 	g.mu.Lock()
 	until, denied := g.denied[subject]
 	if denied && !now.Before(until) {
 		delete(g.denied, subject)
 		denied = false
 	}
+	var old *lease
+	if !denied {
+		l, ok := g.fromLease(subject, p, now, dayStart, monthStart)
+		if ok {
+			st := l.st
+			held := l.n
+			g.mu.Unlock()
+			d := g.decide(p, st, true, now, false)
+			for i := range d.Policies {
+				d.Policies[i].Remaining += held
+			}
+			return d, nil
+		}
+		old = l
+		if l != nil && l.n > 0 { // stale (expired, new window, edited plan): give it back first
+			delete(g.leases, subject)
+		} else {
+			old = nil
+		}
+	}
+	prev := g.leases[subject]
 	g.mu.Unlock()
 	if denied {
 		d := g.decide(p, store.LimitState{}, false, now, true)
 		d.RetryAfter = max(d.RetryAfter, until.Sub(now))
 		return d, nil
 	}
-	dayStart, _, monthStart, _ := windows(now)
-	st, ok, err := g.st.TakeAPILimit(ctx, store.LimitSpec{Subject: subject, Now: now, Rate: p.RatePerSecond, Burst: p.Burst,
-		PerDay: p.PerDay, PerMonth: p.PerMonth, DayStart: dayStart.Unix(), MonthStart: monthStart.Unix()})
+	g.giveBack(subject, old)
+
+	spec := store.LimitSpec{Subject: subject, Now: now, Rate: p.RatePerSecond, Burst: p.Burst,
+		PerDay: p.PerDay, PerMonth: p.PerMonth, DayStart: dayStart, MonthStart: monthStart, N: g.leaseSize(prev, p)}
+	st, ok, err := g.st.TakeAPILimit(ctx, spec)
+	if err == nil && !ok && spec.N > 1 { // fewer left than a lease: one call may still pass
+		spec.N = 1
+		st, ok, err = g.st.TakeAPILimit(ctx, spec)
+	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("rate limit: %w", err)
 	}
 	d := g.decide(p, st, ok, now, false)
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if !ok {
-		g.mu.Lock()
 		if len(g.denied) >= maxCached {
 			clear(g.denied)
 		}
 		g.denied[subject] = now.Add(min(d.RetryAfter, maxLocalDenial))
-		g.mu.Unlock()
+		if l := g.leases[subject]; l != nil {
+			l.remaining = 0
+		}
+		return d, nil
+	}
+	remaining := int64(math.MaxInt64)
+	for _, pol := range d.Policies {
+		remaining = min(remaining, pol.Remaining)
+	}
+	nl := &lease{n: st.Taken - 1, dayStart: dayStart, monthStart: monthStart, planAt: p.UpdatedAt, expires: now.Add(g.opts.LeaseTTL),
+		st: st, burst: p.Burst, rateLimited: p.RatePerSecond > 0, remaining: remaining}
+	if cur := g.leases[subject]; cur != nil && cur.n > 0 && cur.dayStart == dayStart && cur.monthStart == monthStart && cur.planAt.Equal(p.UpdatedAt) {
+		nl.n += cur.n // another goroutine's lease: keep its calls
+		nl.expires = cur.expires
+	}
+	if len(g.leases) >= maxCached {
+		for s, l := range g.leases { // rare: give the calls back in the background
+			go g.giveBack(s, l)
+		}
+		clear(g.leases)
+	}
+	g.leases[subject] = nl
+	for i := range d.Policies {
+		d.Policies[i].Remaining += nl.n
 	}
 	return d, nil
 }
