@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/civicflow/civicflow/internal/store"
@@ -201,20 +201,30 @@ func ceilSec(s float64) int64 {
 
 // PolicyHeader is the RateLimit-Policy field of d.
 func (d Decision) PolicyHeader() string {
-	parts := make([]string, 0, len(d.Policies))
-	for _, p := range d.Policies {
-		parts = append(parts, fmt.Sprintf(`"%s";q=%d;w=%d`, p.Name, p.Quota, p.Window))
+	b := make([]byte, 0, 96)
+	for i, p := range d.Policies {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(append(append(b, '"'), p.Name...), `";q=`...)
+		b = strconv.AppendInt(b, p.Quota, 10)
+		b = strconv.AppendInt(append(b, ";w="...), p.Window, 10)
 	}
-	return strings.Join(parts, ", ")
+	return string(b)
 }
 
 // RateLimitHeader is the RateLimit field of d.
 func (d Decision) RateLimitHeader() string {
-	parts := make([]string, 0, len(d.Policies))
-	for _, p := range d.Policies {
-		parts = append(parts, fmt.Sprintf(`"%s";r=%d;t=%d`, p.Name, p.Remaining, p.Reset))
+	b := make([]byte, 0, 96)
+	for i, p := range d.Policies {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(append(append(b, '"'), p.Name...), `";r=`...)
+		b = strconv.AppendInt(b, p.Remaining, 10)
+		b = strconv.AppendInt(append(b, ";t="...), p.Reset, 10)
 	}
-	return strings.Join(parts, ", ")
+	return string(b)
 }
 
 // RetryAfterSeconds is Retry-After: whole seconds, at least 1.
