@@ -389,8 +389,9 @@ func (s *Service) SignUpReuser(ctx context.Context, c Caller, in APIConsumerInpu
 	return cons, k, key, err
 }
 
-// VerifyAPIConsumer marks a reuser's e-mail as verified (the sign-up
-// page's confirmation link; staff with apikeys write).
+// VerifyAPIConsumer marks a reuser's e-mail as verified. It checks no
+// permission: its caller (the sign-up page's confirmation link) must have
+// checked the confirmation token first.
 func (s *Service) VerifyAPIConsumer(ctx context.Context, c Caller, id int64) error {
 	if err := s.store.SetAPIConsumerVerified(ctx, id, true); err != nil {
 		if errors.Is(err, store.ErrNotFound) {

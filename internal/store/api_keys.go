@@ -36,8 +36,8 @@ func (k APIKey) ValidAt(t time.Time) bool {
 
 const apiKeyCols = `id, COALESCE(family_id, id) AS family_id, name, prefix, hash, plan_id, consumer_id, created_by, created_at, expires_at, revoked_at, replaced_by`
 
-// notFound maps sql.ErrNoRows to ErrNotFound.
-func notFound(err error) error {
+// apiNoRows maps sql.ErrNoRows to ErrNotFound.
+func apiNoRows(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -90,7 +90,7 @@ func (s *Store) RotateAPIKey(ctx context.Context, oldID int64, next *APIKey, old
 	return s.Tx(ctx, func(tx *sqlx.Tx) error {
 		var old APIKey
 		if err := tx.GetContext(ctx, &old, tx.Rebind(`SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`), oldID); err != nil {
-			return fmt.Errorf("API key %d: %w", oldID, notFound(err))
+			return fmt.Errorf("API key %d: %w", oldID, apiNoRows(err))
 		}
 		if old.RevokedAt != nil || old.ReplacedBy != nil {
 			return fmt.Errorf("API key %d is revoked or already rotated: %w", oldID, ErrConflict)
