@@ -34,15 +34,15 @@ var (
 
 // Store is the database of one civicflow installation.
 type Store struct {
-	db      *sqlx.DB // writes (one connection on SQLite)
-	rdb     *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
+	db  *sqlx.DB // writes (one connection on SQLite)
+	rdb *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
 	// counters writes the public API's limiter counters: on PostgreSQL a
 	// small pool with synchronous_commit off (a commit does not wait for
 	// the WAL flush; a database crash may forget the last fraction of a
 	// second of counts, never corrupt them); on SQLite, db.
 	counters *sqlx.DB
-	dialect string
-	path    string // the SQLite file (release loads open their own connection)
+	dialect  string
+	path     string // the SQLite file (release loads open their own connection)
 }
 
 // Options open a Store.
