@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/store/storetest"
+	"github.com/civicflow/civicflow/workflows"
 )
 
 // The public API's gateway (internal/apigw) end to end: keys, limits,
@@ -234,6 +236,10 @@ func TestAPIBurstExact(t *testing.T) {
 		t.Skip("starts the whole application")
 	}
 	e := startApp(t)
+	// The usage retention schedule exists (daily purge, 12 months by default).
+	d, err := e.app.Temporal.ScheduleClient().GetHandle(context.Background(), workflows.UsagePurgeSchedule).Describe(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, d.Info.NextActionTimes)
 	admin := e.login("admin")
 	setPlan(t, admin, "anonymous", 0, 0, 300, 0)
 	setPlan(t, admin, "registered", 0, 0, 300, 0)
