@@ -256,6 +256,12 @@ func TestAPIBurstExact(t *testing.T) {
 		require.Equal(t, 1200, limited)
 		require.Less(t, took, 60*time.Second)
 	}
+	time.Sleep(1200 * time.Millisecond)
+	m := publicCall(t, e.base, "/metrics", "")
+	require.Equal(t, 200, m.status)
+	require.Regexp(t, `civicflow_apigw_usage_written_total \d{4}`, m.body, "3,000 calls written")
+	require.Contains(t, m.body, "civicflow_apigw_usage_pending 0")
+	require.Contains(t, m.body, `civicflow_apigw_calls_total{outcome="limited"} 2400`)
 }
 
 // TestAPISharedLimitTwoProcesses: two serve processes on one PostgreSQL
