@@ -142,6 +142,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, mode Mode) 
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		log.Info("worker started", "task_queue", cfg.WorkerTaskQueue)
+		if err := EnsureUsagePurgeSchedule(ctx, a.Temporal, cfg.WorkerTaskQueue, cfg.UsageRetentionMonths); err != nil {
+			log.Warn("public API usage retention: schedule not created", "err", err)
+		}
 		// The designer's sandbox ("Essayer"): the same interpreter, stub activities.
 		sq := workflows.SandboxTaskQueue(cfg.WorkerTaskQueue)
 		if a.sandbox, err = worker.New(a.Temporal, worker.Options{TaskQueue: sq, Logger: log, Register: SandboxRegistrations()}); err != nil {
@@ -256,6 +259,13 @@ func (a *App) Stop() {
 		}
 	} else if a.listener != nil {
 		a.listener.Close()
+	}
+	if a.Web != nil { // the public API's usage log still in memory
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := a.Web.CloseGateway(ctx); err != nil {
+			a.log.Error("public API usage log", "err", err)
+		}
+		cancel()
 	}
 	if a.worker != nil {
 		a.worker.Stop()

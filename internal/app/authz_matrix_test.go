@@ -32,9 +32,11 @@ type access struct {
 	roles    []string // holders of one of these roles…
 	scoped   bool     // …in the object's department (voirie) or in every department ("*")
 	owners   []string // these users as well (the object is theirs)
+	apiKey   bool     // public, but only with a public API key: staff credentials get 401
 }
 
 func anyone() access                      { return access{public: true} }
+func apiKeyOnly() access                  { return access{public: true, apiKey: true} }
 func signedIn() access                    { return access{signedIn: true} }
 func inAnyDept(roles ...string) access    { return access{roles: roles} }
 func inObjectDept(roles ...string) access { return access{roles: roles, scoped: true} }
@@ -189,6 +191,21 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/exports/csv":  anyone(),
 	"GET /api/explore/v2.1/catalog/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/exports/dcat": anyone(),
+	// The public API's gateway (h/apigw): staff JSON API, the reuser's own usage.
+	"GET /api/v1/apikeys":             inAnyDept("steward", "admin"),
+	"POST /api/v1/apikeys":            inAnyDept("admin"),
+	"POST /api/v1/apikeys/:id/rotate": inAnyDept("admin"),
+	"POST /api/v1/apikeys/:id/revoke": inAnyDept("admin"),
+	"PUT /api/v1/apikeys/:id/expiry":  inAnyDept("admin"),
+	"GET /api/v1/apiplans":            inAnyDept("steward", "admin"),
+	"POST /api/v1/apiplans":           inAnyDept("admin"),
+	"PUT /api/v1/apiplans/:id":        inAnyDept("admin"),
+	"DELETE /api/v1/apiplans/:id":     inAnyDept("admin"),
+	"GET /api/v1/apiconsumers":        inAnyDept("steward", "admin"),
+	"POST /api/v1/apiconsumers":       inAnyDept("admin"),
+	"GET /api/v1/apiusage":            inAnyDept("steward", "admin"),
+	"GET /api/v1/apiusage/export.csv": inAnyDept("admin"),
+	"GET /api/explore/v2.1/usage":     apiKeyOnly(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -323,6 +340,8 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/flows/:key", "/flows/publication",
 		"/schemas/:name", "/schemas/scdl-subventions",
 		"/me/tokens/:id", "/me/tokens/999999",
+		"/apikeys/:id", "/apikeys/999999", // the gateway (h/apigw): no such key or plan
+		"/apiplans/:id", "/apiplans/no-such-plan",
 		"/forms/:id", "/forms/unknown-form",
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
@@ -391,6 +410,8 @@ func runMatrix(t *testing.T, e *env) {
 			st := e.do(tokens[u.Username], method, url, ct, strings.NewReader(body), nil)
 			require.Less(t, st, 500, "%s as %s", key, u.Username)
 			switch {
+			case spec.apiKey:
+				require.Equal(t, http.StatusUnauthorized, st, "%s as %s: a public API key is needed", key, u.Username)
 			case spec.allows(u):
 				require.NotContains(t, []int{401, 403}, st, "%s as %s should be allowed", key, u.Username)
 			case spec.scoped && spec.holdsRole(u), len(spec.owners) > 0:

@@ -22,6 +22,9 @@ func Registrations(a *App) []worker.Registration {
 		func(r sdkworker.Registry) { workflows.Register(r) },
 		func(r sdkworker.Registry) { engine.Register(r) },
 		func(r sdkworker.Registry) { dataActivities(a).Register(r) },
+		// The public API's usage retention (h/apigw, usage_purge.go).
+		func(r sdkworker.Registry) { workflows.RegisterMaintenance(r) },
+		func(r sdkworker.Registry) { (&activities.Maintenance{Store: a.Store, Log: a.log}).Register(r) },
 	}
 }
 

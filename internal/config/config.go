@@ -60,10 +60,14 @@ type Config struct {
 	OIDCScopes        string // --oidc-scopes: space-separated, beyond "openid"
 	OIDCAutoProvision bool   // --oidc-auto-provision: create role-less accounts for unknown e-mails
 
-	MaxUploadBytes  int64         // --max-upload: request body limit for files
-	SessionTTL      time.Duration // --session-ttl
-	AuditRetention  time.Duration // --audit-retention
-	WorkerTaskQueue string        // --task-queue
+	MaxUploadBytes int64         // --max-upload: request body limit for files
+	SessionTTL     time.Duration // --session-ttl
+	AuditRetention time.Duration // --audit-retention
+	// UsageRetentionMonths (--usage-retention-months) is how long the
+	// public API's usage log is kept: 6 to 12 months (CNIL, délibération
+	// 2021-122), purged by a Temporal schedule.
+	UsageRetentionMonths int
+	WorkerTaskQueue      string // --task-queue
 
 	// HTTPAllow (--http-allow) lists, separated by commas, the internal
 	// services that outgoing requests (the civicflow.http activity, URL
@@ -92,23 +96,24 @@ type Config struct {
 // Default returns the configuration of a fresh single-machine install.
 func Default() Config {
 	return Config{
-		DataDir:           "./data",
-		HTTPAddr:          "127.0.0.1:8080",
-		Temporal:          EmbeddedTemporal,
-		Namespace:         "civicflow",
-		TemporalPort:      7233,
-		TemporalRetention: 30 * 24 * time.Hour,
-		DemoPassword:      "demo",
-		RunWorker:         true,
-		LogLevel:          "info",
-		LogFormat:         "text",
-		MaxUploadBytes:    100 << 20,
-		SessionTTL:        12 * time.Hour,
-		AuditRetention:    365 * 24 * time.Hour,
-		WorkerTaskQueue:   "civicflow",
-		SMTPPort:          587,
-		SMTPStartTLS:      true,
-		DatagouvURL:       "https://demo.data.gouv.fr",
+		DataDir:              "./data",
+		HTTPAddr:             "127.0.0.1:8080",
+		Temporal:             EmbeddedTemporal,
+		Namespace:            "civicflow",
+		TemporalPort:         7233,
+		TemporalRetention:    30 * 24 * time.Hour,
+		DemoPassword:         "demo",
+		RunWorker:            true,
+		LogLevel:             "info",
+		LogFormat:            "text",
+		MaxUploadBytes:       100 << 20,
+		SessionTTL:           12 * time.Hour,
+		AuditRetention:       365 * 24 * time.Hour,
+		UsageRetentionMonths: 12,
+		WorkerTaskQueue:      "civicflow",
+		SMTPPort:             587,
+		SMTPStartTLS:         true,
+		DatagouvURL:          "https://demo.data.gouv.fr",
 	}
 }
 
@@ -171,6 +176,7 @@ func (c *Config) FlagSet(name string, groups int) *flag.FlagSet {
 		fs.BoolVar(&c.OIDCAutoProvision, "oidc-auto-provision", c.OIDCAutoProvision, "create role-less accounts for unknown e-mails at OIDC sign-in")
 	}
 	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit entries are kept")
+	fs.IntVar(&c.UsageRetentionMonths, "usage-retention-months", c.UsageRetentionMonths, "how many months the public API's usage log is kept (6 to 12)")
 	return fs
 }
 
@@ -380,6 +386,9 @@ func (c *Config) Validate(groups int) error {
 	}
 	if c.AuditRetention < 24*time.Hour {
 		return fmt.Errorf("--audit-retention %s is shorter than 24h", c.AuditRetention)
+	}
+	if c.UsageRetentionMonths < 6 || c.UsageRetentionMonths > 12 {
+		return fmt.Errorf("--usage-retention-months %d is outside 6 to 12 (the CNIL's recommendation for access logs)", c.UsageRetentionMonths)
 	}
 	return nil
 }

@@ -34,10 +34,15 @@ var (
 
 // Store is the database of one civicflow installation.
 type Store struct {
-	db      *sqlx.DB // writes (one connection on SQLite)
-	rdb     *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
-	dialect string
-	path    string // the SQLite file (release loads open their own connection)
+	db  *sqlx.DB // writes (one connection on SQLite)
+	rdb *sqlx.DB // reads (a pool; the same as db on PostgreSQL)
+	// counters writes the public API's limiter counters: on PostgreSQL a
+	// small pool with synchronous_commit off (a commit does not wait for
+	// the WAL flush; a database crash may forget the last fraction of a
+	// second of counts, never corrupt them); on SQLite, db.
+	counters *sqlx.DB
+	dialect  string
+	path     string // the SQLite file (release loads open their own connection)
 }
 
 // Options open a Store.
@@ -62,10 +67,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.db.SetMaxIdleConns(5)
 		s.db.SetConnMaxIdleTime(5 * time.Minute)
 		s.rdb = s.db
+		sep := "?"
+		if strings.Contains(opts.URL, "?") {
+			sep = "&"
+		}
+		if s.counters, err = sqlx.Open("pgx", opts.URL+sep+"synchronous_commit=off"); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		s.counters.SetMaxOpenConns(8)
+		s.counters.SetMaxIdleConns(8)
 		pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := s.db.PingContext(pingCtx); err != nil {
 			s.db.Close()
+			s.counters.Close()
 			return nil, fmt.Errorf("PostgreSQL at %s does not answer: %w", redactURL(opts.URL), err)
 		}
 	} else {
@@ -94,6 +110,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 		}
 		s.rdb.SetMaxOpenConns(8)
+		s.counters = s.db
 	}
 	if opts.Migrate {
 		if _, err := s.Migrate(ctx); err != nil {
@@ -132,6 +149,9 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.rdb != s.db {
 		err = errors.Join(err, s.rdb.Close())
+	}
+	if s.counters != nil && s.counters != s.db {
+		err = errors.Join(err, s.counters.Close())
 	}
 	return err
 }

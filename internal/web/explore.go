@@ -44,12 +44,15 @@ func (s *Server) registerExplore() {
 			return next(c)
 		}
 	})
+	// Metered by the gateway (apigw.go): keys, limits, usage log.
+	g.Use(s.meter())
 	g.GET("/catalog/datasets", s.exploreCatalog)
 	g.GET("/catalog/datasets/:id", s.exploreDataset)
 	g.GET("/catalog/datasets/:id/records", s.exploreRecords)
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
 	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
+	g.GET("/usage", s.exploreUsage) // the reuser's own usage (apigw.go)
 }
 
 // exploreError is Opendatasoft's error body.

@@ -42,11 +42,13 @@ func (s *Server) registerExploreCatalog() {
 			return next(c)
 		}
 	}
-	s.e.GET("/catalog.jsonld", s.catalogJSONLD, cors)
-	s.e.GET("/catalog.ttl", s.catalogTurtle, cors)
-	s.e.GET(explorePrefix+"/catalog/exports/csv", s.catalogExportCSV, cors)
-	s.e.GET(explorePrefix+"/catalog/exports/json", s.catalogExportJSON, cors)
-	s.e.GET(explorePrefix+"/catalog/exports/dcat", s.catalogJSONLD, cors)
+	// Machine-facing like the records API: metered by the gateway (apigw.go).
+	meter := s.meter()
+	s.e.GET("/catalog.jsonld", s.catalogJSONLD, cors, meter)
+	s.e.GET("/catalog.ttl", s.catalogTurtle, cors, meter)
+	s.e.GET(explorePrefix+"/catalog/exports/csv", s.catalogExportCSV, cors, meter)
+	s.e.GET(explorePrefix+"/catalog/exports/json", s.catalogExportJSON, cors, meter)
+	s.e.GET(explorePrefix+"/catalog/exports/dcat", s.catalogJSONLD, cors, meter)
 }
 
 // publicBase is the site's public address for the links and IRIs of the

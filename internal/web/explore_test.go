@@ -124,13 +124,13 @@ func TestExploreAPIContract(t *testing.T) {
 			require.Equal(t, []map[string]string{{"name": "id", "label": "id", "type": "text"}, {"name": "commune", "label": "commune", "type": "text"},
 				{"name": "montant", "label": "montant", "type": "double"}, {"name": "nb", "label": "nb", "type": "int"}, {"name": "date", "label": "date", "type": "date"}}, cat.Results[0].Fields)
 			require.Equal(t, 200, get(h, base+"/travaux", nil).Code)
-			// Code written for Opendatasoft may send its API key: the public API ignores it.
-			for _, cred := range []string{"Apikey 0123456789abcdef", "Bearer not-a-token"} {
+			// Other schemes are ignored; an API key must be valid (the gateway, internal/apigw).
+			for cred, want := range map[string]int{"Apikey 0123456789abcdef": 401, "Bearer not-a-token": 200} {
 				req := httptest.NewRequest(http.MethodGet, base+"/travaux/records", nil)
 				req.Header.Set("Authorization", cred)
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
-				require.Equal(t, 200, rec.Code, "%s: %s", cred, rec.Body.String())
+				require.Equal(t, want, rec.Code, "%s: %s", cred, rec.Body.String())
 			}
 
 			// Private, unexposed and unknown datasets: 404 everywhere.

@@ -50,6 +50,8 @@ func (s *Server) routes() {
 	s.registerExploreCatalog()
 	// The public portal: /catalog, /catalog/{id}, /reutiliser (page_catalog.go, h/portal). Public.
 	s.registerPortal()
+	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
+	s.registerAPIGateway(api)
 }
 
 // RouteTable is every route's permission.
@@ -80,5 +82,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerPageRoutes...)
 	// The designer's sandbox, "Essayer" (designer_try.go).
 	all = append(all, designerTryRoutes...)
+	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
+	all = append(all, apigwRoutes...)
 	return all
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/civicflow/civicflow/internal/apigw"
 	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/config"
 	"github.com/civicflow/civicflow/internal/service"
@@ -43,6 +44,8 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// TemporalHealth checks that Temporal answers (defaults to the client's health check).
 	TemporalHealth func(ctx context.Context) error
+	// Gateway tunes the public API's gateway (tests: cache TTLs, flush interval).
+	Gateway apigw.Options
 	// TuneAuth, if set, adjusts the options of the authentication service
 	// before it starts (tests: clock, sleep, limits).
 	TuneAuth func(*auth.Options)
@@ -62,6 +65,8 @@ type Server struct {
 	authErr  error
 	// svc holds the use cases both faces (API, pages) call.
 	svc *service.Service
+	// gw meters the public API (internal/apigw).
+	gw *apigw.Gateway
 
 	// renderErrorPage renders errors for browsers (pages.go).
 	renderErrorPage func(c echo.Context, p Problem, err error) error
@@ -121,6 +126,9 @@ func New(d Deps) (*Server, error) {
 
 	s.authSvc, s.authErr = s.newAuth()
 	s.svc = service.New(service.Deps{Config: s.cfg, Store: s.store, Auth: s.authSvc, Temporal: s.temporal, Logger: s.log})
+	if s.store != nil && !d.Gateway.Off {
+		s.gw = apigw.New(s.store, s.reg, s.log, d.Gateway)
+	}
 
 	// Order after routing: Authenticate, CSRF, Authorize (installed with
 	// the people routes), then the body type check.
@@ -134,6 +142,18 @@ func hstsAge(c config.Config) int {
 		return 31536000
 	}
 	return 0
+}
+
+// Gateway is the public API's gateway (nil without a store).
+func (s *Server) Gateway() *apigw.Gateway { return s.gw }
+
+// CloseGateway writes the usage log still in memory (graceful shutdown;
+// idempotent).
+func (s *Server) CloseGateway(ctx context.Context) error {
+	if s.gw == nil {
+		return nil
+	}
+	return s.gw.Close(ctx)
 }
 
 // Handler exposes the server as an http.Handler (tests).
@@ -163,6 +183,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
+	if gerr := s.CloseGateway(shutdownCtx); gerr != nil {
+		s.log.Error("public API usage log", "err", gerr)
+	}
 	if svc := s.Auth(); svc != nil {
 		svc.FlushAudit(shutdownCtx) // the refusals counted in open bursts
 	}
