@@ -169,10 +169,13 @@ var matrix = map[string]access{
 	"POST /designer/deploy":                     inAnyDept("designer", "admin"),
 
 	// The designer's sandbox, "Essayer" (h/sandbox): the same right.
-	"POST /designer/try":                          inAnyDept("designer", "admin"),
-	"GET /designer/try/:id":                       inAnyDept("designer", "admin"),
-	"POST /designer/try/:id/tasks/:task/complete": inAnyDept("designer", "admin"),
-	"POST /designer/try/:id/cancel":               inAnyDept("designer", "admin"),
+	"POST /designer/try":                             inAnyDept("designer", "admin"),
+	"GET /designer/try/:id":                          inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/tasks/:task/complete":    inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/cancel":                  inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/services/:node/answer":   inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/timers/:node/fire":       inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/incidents/:node/resolve": inAnyDept("designer", "admin"),
 	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
 	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
