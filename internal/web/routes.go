@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.registerDesignerTry()
 	// The public records API, Opendatasoft Explore v2.1 (explore.go). Public.
 	s.registerExplore()
+	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
+	s.registerDevelopers()
 }
 
 // RouteTable is every route's permission.
@@ -72,5 +74,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerPageRoutes...)
 	// The designer's sandbox, "Essayer" (designer_try.go).
 	all = append(all, designerTryRoutes...)
+	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
+	all = append(all, developerRoutes...)
 	return all
 }
