@@ -27,6 +27,7 @@ func TestCheckSandboxAnswer(t *testing.T) {
 	}{
 		{"variables", workflows.SandboxAnswer{Variables: map[string]any{"valid": false}}, "", workflows.SandboxAnswer{Variables: map[string]any{"valid": false}}},
 		{"empty answer", workflows.SandboxAnswer{}, "", workflows.SandboxAnswer{}},
+		{"names the activities set are allowed", workflows.SandboxAnswer{Variables: map[string]any{"normalized": "x"}}, "", workflows.SandboxAnswer{Variables: map[string]any{"normalized": "x"}}},
 		{"failure drops the variables and is trimmed", workflows.SandboxAnswer{Fail: "  panne  ", Variables: map[string]any{"a": 1}}, "", workflows.SandboxAnswer{Fail: "panne"}},
 		{"failure too long", workflows.SandboxAnswer{Fail: strings.Repeat("é", maxSandboxFailText+1)}, "au plus 500 caractères", workflows.SandboxAnswer{}},
 		{"bad variable name", workflows.SandboxAnswer{Variables: map[string]any{"a b": 1}}, "noms simples", workflows.SandboxAnswer{}},
