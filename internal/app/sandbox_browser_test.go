@@ -114,7 +114,8 @@ func TestBrowserDesignerTry(t *testing.T) {
 	retry := `#designer-try-services .designer-try-service[data-key="validate|incident"]`
 	waitPanel(t, tab, retry)
 	tab.Click(retry + ` .designer-try-fail`) // no longer fail
-	tab.Fill(retry+` textarea`, `{"valid": false, "report": {"rows": 42, "errors": 3}}`)
+	require.True(t, browsertest.Eval[bool](tab, `(() => { const a = document.querySelector('`+retry+` textarea');
+		a.value = '{"valid": false, "report": {"rows": 42, "errors": 3}}'; return true; })()`))
 	tab.Click(retry + ` .designer-try-retry`)
 	waiting := `#designer-try-services .designer-try-service[data-key="validate|waiting"]`
 	waitPanel(t, tab, waiting)
