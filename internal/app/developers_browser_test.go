@@ -51,7 +51,13 @@ func TestBrowserDevelopers(t *testing.T) {
 	status := `.opblock.is-open .live-responses-table .response .response-col_status`
 	waitSel(t, tab, status)
 	require.Equal(t, "200", strings.TrimSpace(tab.Text(status)))
-	body := tab.Text(`.opblock.is-open .live-responses-table .response-col_description`)
+	answer := `.opblock.is-open .live-responses-table`
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(tab.Text(answer), "total_count") {
+		require.True(t, time.Now().Before(deadline), "the answer's body never showed: %q", tab.Text(answer))
+		time.Sleep(200 * time.Millisecond)
+	}
+	body := tab.Text(answer)
 	require.Contains(t, body, `"total_count": 29`, "the real answer is shown")
 	require.Contains(t, body, "nomAttribuant")
 	tab.Screenshot("developers-tryit")

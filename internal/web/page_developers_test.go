@@ -73,7 +73,7 @@ func developersServer(t *testing.T) http.Handler {
 	return srv.Handler()
 }
 
-func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+func devGet(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -96,7 +96,7 @@ func validOpenAPI(t *testing.T, body []byte) validator.Validator {
 	for _, p := range problems {
 		t.Errorf("OpenAPI 3.1: %s: %s", p.Message, p.Reason)
 		for _, se := range p.SchemaValidationErrors {
-			t.Errorf("  at %s: %s", se.Location, se.Reason)
+			t.Errorf("  at %s: %s", se.FieldPath+" "+se.KeywordLocation, se.Reason)
 		}
 	}
 	require.True(t, ok, "the document is valid OpenAPI 3.1")
@@ -105,7 +105,7 @@ func validOpenAPI(t *testing.T, body []byte) validator.Validator {
 
 func TestOpenAPIDatasetDocument(t *testing.T) {
 	h := developersServer(t)
-	rec := get(t, h, "/api/explore/v2.1/catalog/datasets/arbres/openapi.json")
+	rec := devGet(t, h, "/api/explore/v2.1/catalog/datasets/arbres/openapi.json")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"))
 	v := validOpenAPI(t, rec.Body.Bytes())
@@ -136,7 +136,7 @@ func TestOpenAPIDatasetDocument(t *testing.T) {
 		require.NotContains(t, p, "secret")
 		if strings.Contains(p, "/exports/") {
 			ext := p[strings.LastIndex(p, "/")+1:]
-			require.Equal(t, http.StatusOK, get(t, h, "/api/explore/v2.1"+p).Code, "documented export %s is served", ext)
+			require.Equal(t, http.StatusOK, devGet(t, h, "/api/explore/v2.1"+p).Code, "documented export %s is served", ext)
 		}
 	}
 
@@ -177,7 +177,7 @@ func TestOpenAPIDatasetDocument(t *testing.T) {
 
 func TestOpenAPIDatasetWithoutSchema(t *testing.T) {
 	h := developersServer(t)
-	rec := get(t, h, "/api/explore/v2.1/catalog/datasets/sans-schema/openapi.json")
+	rec := devGet(t, h, "/api/explore/v2.1/catalog/datasets/sans-schema/openapi.json")
 	require.Equal(t, http.StatusOK, rec.Code)
 	validOpenAPI(t, rec.Body.Bytes())
 	var doc map[string]any
@@ -195,14 +195,14 @@ func TestOpenAPIPrivateAndUnknown(t *testing.T) {
 		"/api/explore/v2.1/catalog/datasets/..%2F..%2Fetc/openapi.json",
 		"/api/explore/v2.1/catalog/datasets/" + strings.Repeat("a", 300) + "/openapi.json",
 	} {
-		rec := get(t, h, p)
+		rec := devGet(t, h, p)
 		require.Equal(t, http.StatusNotFound, rec.Code, p)
 		var e map[string]string
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
 		require.Equal(t, "NoSuchDataset", e["error_code"])
 	}
 	for _, p := range []string{"/developers/api/secret", "/developers/api/nope"} {
-		rec := get(t, h, p)
+		rec := devGet(t, h, p)
 		require.Equal(t, http.StatusNotFound, rec.Code, p)
 		require.Contains(t, rec.Body.String(), "n'est pas public")
 	}
@@ -210,7 +210,7 @@ func TestOpenAPIPrivateAndUnknown(t *testing.T) {
 
 func TestOpenAPICatalogDocument(t *testing.T) {
 	h := developersServer(t)
-	rec := get(t, h, "/api/explore/v2.1/openapi.json")
+	rec := devGet(t, h, "/api/explore/v2.1/openapi.json")
 	require.Equal(t, http.StatusOK, rec.Code)
 	validOpenAPI(t, rec.Body.Bytes())
 	body := rec.Body.String()
@@ -222,7 +222,7 @@ func TestOpenAPICatalogDocument(t *testing.T) {
 
 func TestDevelopersPage(t *testing.T) {
 	h := developersServer(t)
-	rec := get(t, h, "/developers")
+	rec := devGet(t, h, "/developers")
 	require.Equal(t, http.StatusOK, rec.Code)
 	body := rec.Body.String()
 	for _, want := range []string{"<h1>Développeurs", "Licence Ouverte", "Authorization: Apikey", "429",
@@ -233,7 +233,7 @@ func TestDevelopersPage(t *testing.T) {
 	require.NotContains(t, body, "secret")
 	require.NotContains(t, body, "<script>", "no inline script")
 
-	rec = get(t, h, "/developers/api/arbres")
+	rec = devGet(t, h, "/developers/api/arbres")
 	require.Equal(t, http.StatusOK, rec.Code)
 	body = rec.Body.String()
 	require.Contains(t, body, `data-url="/api/explore/v2.1/catalog/datasets/arbres/openapi.json"`)
