@@ -95,7 +95,8 @@ func checkSandboxAnswer(a workflows.SandboxAnswer) (workflows.SandboxAnswer, err
 
 // sandboxPrefill is the answer an editor shows for a service task.
 func sandboxPrefill(st workflows.State, node, activity string) workflows.SandboxAnswer {
-	if a, ok := st.Answers[node]; ok {
+	a, ok := st.Answers[node]
+	if ok && a.Fail == "" {
 		return a
 	}
 	info, _ := designer.ActivityInfoOf(activity)
@@ -105,7 +106,8 @@ func sandboxPrefill(st workflows.State, node, activity string) workflows.Sandbox
 			vars[k] = v
 		}
 	}
-	return workflows.SandboxAnswer{Variables: vars}
+	// After a failure, the editor offers the sample again beside it.
+	return workflows.SandboxAnswer{Variables: vars, Fail: a.Fail}
 }
 
 func sandboxWaitingServices(st workflows.State, services map[string]string) []SandboxService {

@@ -84,7 +84,8 @@ func TestSandboxViewServicesAndTimers(t *testing.T) {
 	require.Equal(t, "validate", validate.Node)
 	require.False(t, validate.Waiting)
 	require.Equal(t, "échec simulé par le concepteur : panne", validate.Incident)
-	require.Equal(t, workflows.SandboxAnswer{Fail: "panne"}, validate.Answer, "the last answer is prefilled")
+	require.Equal(t, "panne", validate.Answer.Fail, "the last answer is prefilled")
+	require.Equal(t, true, validate.Answer.Variables["valid"], "with the sample beside the failure")
 
 	require.Equal(t, []SandboxTimer{{Node: "wait", Deadline: deadline}, {Node: "late", Task: "t1", Deadline: deadline.Add(time.Hour)}}, v.Timers)
 	require.Equal(t, []string{"validate"}, v.Failed)
