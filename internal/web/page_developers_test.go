@@ -162,7 +162,7 @@ func TestOpenAPIDatasetDocument(t *testing.T) {
 
 	// The API's real answers match the document (the validator checks the
 	// response bodies against the record type).
-	for _, q := range []string{"/records?limit=3", "/records?select=id,nom_vernaculaire&order_by=id%20desc", "/records?where=arbre_remarquable"} {
+	for _, q := range []string{"/records?limit=3", "/records?select=id,nom_vernaculaire&order_by=id%20desc", "/records?where=arbre_remarquable%20%3D%20true"} {
 		req := httptest.NewRequest(http.MethodGet, "/api/explore/v2.1/catalog/datasets/arbres"+q, nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
