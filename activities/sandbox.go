@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/civicflow/civicflow/designer"
@@ -16,7 +17,9 @@ import (
 // the real ones, it never touches the store, the network or mail. Each
 // service activity returns its catalogue sample (designer.Activities),
 // except the variables the run already has (the designer's start variables
-// win, so that another branch can be tried); the bookkeeping activities
+// win, so that another branch can be tried), or the designer's answer
+// when the run carries one (workflows.SandboxAnswer: other variables, or a
+// failure that stops the token on an incident); the bookkeeping activities
 // (inbox, instance list) do nothing, so that a sandbox run never appears in
 // inboxes, request lists or the audit.
 type Sandbox struct{}
@@ -44,6 +47,15 @@ func SandboxService(name string) func(context.Context, workflows.ActivityInput) 
 		label = name
 	}
 	return func(_ context.Context, in workflows.ActivityInput) (workflows.ActivityResult, error) {
+		if a := in.Sandbox; a != nil {
+			// The designer's answer (workflows.SandboxAnswer) replaces the sample.
+			if a.Fail != "" {
+				return workflows.ActivityResult{}, temporal.NewNonRetryableApplicationError(
+					"échec simulé par le concepteur : "+a.Fail, "", nil)
+			}
+			return workflows.ActivityResult{Variables: maps.Clone(a.Variables),
+				Message: "essai : « " + label + " » simulé (réponse du concepteur)"}, nil
+		}
 		vars := map[string]any{}
 		for k, v := range maps.Clone(info.Sample) {
 			if _, set := in.Variables[k]; !set {

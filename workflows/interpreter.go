@@ -120,6 +120,12 @@ func (it *interp) init() error {
 	}
 	it.st = &State{Status: StatusRunning, Variables: vars, Joins: map[string]int{},
 		Counters: map[string]int{}, Completions: map[string]Completion{}}
+	if it.sandbox() && len(it.in.Sandbox.Answers) > 0 {
+		it.st.Answers = map[string]SandboxAnswer{}
+		for _, k := range workflow.DeterministicKeys(it.in.Sandbox.Answers) {
+			it.st.Answers[k] = it.in.Sandbox.Answers[k]
+		}
+	}
 	it.newToken(start, 0)
 	it.history("", "", "started", it.in.Initiator.Username, "")
 	it.instanceUpdate(StatusRunning, "", "")
@@ -617,6 +623,17 @@ func firstLine(s string) string {
 // ---- service tasks & incidents ----
 
 func (it *interp) service(id int, n *designer.Node) {
+	if it.sandbox() && it.in.Sandbox.Pause {
+		// The designer answers this task by hand (sandbox.answer).
+		it.token(id).Wait = WaitAnswer
+		it.history(n.ID, n.Kind, "waiting", "", "answer")
+		return
+	}
+	it.callService(id, n)
+}
+
+// callService runs the service task's activity for the token.
+func (it *interp) callService(id int, n *designer.Node) {
 	t := it.token(id)
 	vars, err := it.applyInputs(n.Service.Inputs)
 	if err != nil {
@@ -627,10 +644,14 @@ func (it *interp) service(id int, n *designer.Node) {
 	actx, cancel := workflow.WithCancel(it.ctx)
 	actx = workflow.WithActivityOptions(actx, ServiceOptions(n.Service.Retries))
 	it.cancels[id] = cancel
-	f := workflow.ExecuteActivity(actx, n.Service.Activity, ActivityInput{
+	in := ActivityInput{
 		InstanceID: it.in.InstanceID, Flow: it.in.Flow, Version: it.in.Version, Department: it.in.Department,
 		NodeID: n.ID, Params: n.Service.Params, Variables: vars,
-	})
+	}
+	if a, ok := it.st.Answers[n.ID]; ok && it.sandbox() {
+		in.Sandbox = &a
+	}
+	f := workflow.ExecuteActivity(actx, n.Service.Activity, in)
 	it.await(f, true, func(f workflow.Future) {
 		delete(it.cancels, id)
 		var res ActivityResult

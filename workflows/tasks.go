@@ -27,6 +27,8 @@ func (it *interp) register() error {
 		{UpdateUnclaim, it.unclaim, it.validateUnclaim},
 		{UpdateComplete, it.complete, it.validateComplete},
 		{UpdateResolve, it.resolve, it.validateResolve},
+		{UpdateSandboxAnswer, it.sandboxAnswer, it.validateSandboxAnswer},
+		{UpdateSandboxFire, it.sandboxFire, it.validateSandboxFire},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.fn, workflow.UpdateHandlerOptions{Validator: h.v}); err != nil {

@@ -15,6 +15,9 @@
 //     (interpreter.go changeBoundData).
 //   - civicflow-20261130-close-before-move (tasks.go, complete): the task's
 //     inbox row is closed before the token moves on.
+//
+// The sandbox updates (sandbox.go) need no change id: they exist only on
+// sandbox runs, which started after them and never outlive SandboxTimeout.
 package workflows
 
 import (
@@ -113,6 +116,8 @@ type Input struct {
 	StartEvent string `json:"startEvent,omitempty"`
 	// State is set by continue-as-new.
 	State *State `json:"state,omitempty"`
+	// Sandbox is set on the designer's sandbox runs only (sandbox.go).
+	Sandbox *SandboxOptions `json:"sandbox,omitempty"`
 }
 
 // Output is the result of a finished run.
@@ -131,6 +136,9 @@ type ActivityInput struct {
 	NodeID     string            `json:"nodeId"`
 	Params     map[string]string `json:"params,omitempty"`
 	Variables  map[string]any    `json:"variables,omitempty"`
+	// Sandbox is the designer's answer, on sandbox runs only: the sandbox
+	// stub returns it instead of the catalogue sample.
+	Sandbox *SandboxAnswer `json:"sandbox,omitempty"`
 }
 
 // ActivityResult is what a service-task activity returns: Variables are
@@ -262,7 +270,8 @@ type Token struct {
 	ID    int    `json:"id"`
 	Node  string `json:"node"`
 	Scope int    `json:"scope,omitempty"` // id of the sub-process token, 0 = top level
-	// Wait is "" when ready, else activity, task, timer, incident or sub.
+	// Wait is "" when ready, else activity, task, timer, incident, sub or
+	// answer (sandbox: a service task waiting for the designer).
 	Wait   string `json:"wait,omitempty"`
 	TaskID string `json:"taskId,omitempty"`
 	// Timer: when it fires; for boundaries, the firings so far.
@@ -301,4 +310,6 @@ type State struct {
 	// retried, so they may land out of order: the store ignores a write
 	// older than the last one it applied.
 	Seq int64 `json:"seq,omitempty"`
+	// Answers are the designer's answers of service tasks (sandbox runs).
+	Answers map[string]SandboxAnswer `json:"answers,omitempty"`
 }

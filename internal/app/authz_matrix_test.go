@@ -171,10 +171,17 @@ var matrix = map[string]access{
 	"POST /designer/deploy":                     inAnyDept("designer", "admin"),
 
 	// The designer's sandbox, "Essayer" (h/sandbox): the same right.
-	"POST /designer/try":                          inAnyDept("designer", "admin"),
-	"GET /designer/try/:id":                       inAnyDept("designer", "admin"),
-	"POST /designer/try/:id/tasks/:task/complete": inAnyDept("designer", "admin"),
-	"POST /designer/try/:id/cancel":               inAnyDept("designer", "admin"),
+	"POST /designer/try":                                      inAnyDept("designer", "admin"),
+	"GET /designer/try/:id":                                   inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/tasks/:task/complete":             inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/cancel":                           inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/services/:node/answer":            inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/timers/:node/fire":                inAnyDept("designer", "admin"),
+	"POST /designer/try/:id/incidents/:node/resolve":          inAnyDept("designer", "admin"),
+	"GET /api/explore/v2.1/openapi.json":                      anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/openapi.json": anyone(),
+	"GET /developers":                                         anyone(),
+	"GET /developers/api/:id":                                 anyone(),
 	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
 	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
@@ -346,6 +353,8 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
 		"/catalog/:id", "/catalog/"+f.dataset, // the public portal (h/portal)
+		"/:node/", "/x/", // the sandbox's service tasks, timers and incidents (h/try)
+		"/developers/api/:id", "/developers/api/"+f.dataset, // the try-it view (h/try)
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

@@ -14,7 +14,11 @@ import (
 // designer opens the publication flow, clicks "Essayer", sees the token on
 // the review (done ingest and validate, active review), the review's real
 // form in the panel beside the canvas, completes it, and sees the approval
-// become active; the bpmn.io watermark stays uncovered.
+// become active; the bpmn.io watermark stays uncovered. The approval's
+// boundary timer is fired by hand. A second try pauses at the service
+// tasks: the designer answers them, makes the validation fail (an
+// incident, in French), retries it with another output, and the token
+// takes the other branch.
 func TestBrowserDesignerTry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -65,7 +69,72 @@ func TestBrowserDesignerTry(t *testing.T) {
 	tab.Screenshot("designer-try-approval")
 	require.Empty(t, tab.ConsoleErrors(), "script errors")
 
-	// Stopping the try.
+	// The approval's boundary timer (3 days) waits: fired now, it runs the
+	// reminder (non-interrupting: the approval stays open).
+	timer := `#designer-try-timers .designer-try-timer[data-node="approvalOverdue"]`
+	waitPanel(t, tab, timer)
+	require.Contains(t, tab.Text(timer), "Échéance")
+	require.True(t, browsertest.Eval[bool](tab, `!!document.querySelector('#designer-canvas .djs-overlay-container [data-token="approval"]')`),
+		"a token badge stands on the approval")
+	tab.Click(timer + ` .designer-try-fire`)
+	waitMarker(t, tab, "approvalOverdue", "cf-try-done")
+	waitMarker(t, tab, "remind", "cf-try-done")
+	waitPanel(t, tab, `#designer-try-history li[data-event="fired"]`)
+	require.Contains(t, tab.Text("#designer-try-history"), "minuterie déclenchée")
+	waitMarker(t, tab, "approval", "cf-try-active")
+	stopTry(t, tab)
+
+	// A second try where the designer answers the service tasks: the
+	// ingestion with its sample, the validation first made to fail (an
+	// incident, in French), then retried with {"valid": false}: the token
+	// takes the other branch of the gateway, to the correction.
+	tab.Click("#designer-try-pause")
+	tab.Click("#designer-try")
+	ingest := `#designer-try-services .designer-try-service[data-node="ingest"]`
+	waitPanel(t, tab, ingest)
+	waitMarker(t, tab, "ingest", "cf-try-active")
+	require.Contains(t, browsertest.Eval[string](tab, `document.querySelector('`+ingest+` textarea').value`), "normalized", "prefilled with the sample")
+	tab.Click(ingest + ` .designer-try-send`)
+	validate := `#designer-try-services .designer-try-service[data-node="validate"]`
+	waitPanel(t, tab, validate)
+	waitMarker(t, tab, "ingest", "cf-try-done")
+	require.Contains(t, browsertest.Eval[string](tab, `document.querySelector('`+validate+` textarea').value`), `"valid": true`)
+	tab.Click(validate + ` .designer-try-fail`)
+	tab.Fill(validate+` .designer-try-reason`, "serveur de validation injoignable")
+	tab.Click(validate + ` .designer-try-send`)
+	waitMarker(t, tab, "validate", "cf-try-failed")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(tab.Text("#designer-try-status"), "Incident") {
+		require.True(t, time.Now().Before(deadline), "no incident shown: %s", tab.Text("#designer-try-status"))
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.Contains(t, tab.Text("#designer-try-status"), "en incident")
+	require.Contains(t, tab.Text("#designer-try-status"), "Validation (schéma) (validate) : échec simulé par le concepteur : serveur de validation injoignable")
+	tab.Screenshot("designer-try-incident")
+	retry := `#designer-try-services .designer-try-service[data-key="validate|incident"]`
+	waitPanel(t, tab, retry)
+	tab.Click(retry + ` .designer-try-fail`) // no longer fail
+	require.True(t, browsertest.Eval[bool](tab, `(() => { const a = document.querySelector('`+retry+` textarea');
+		a.value = '{"valid": false, "report": {"rows": 42, "errors": 3}}'; return true; })()`))
+	tab.Click(retry + ` .designer-try-retry`)
+	waiting := `#designer-try-services .designer-try-service[data-key="validate|waiting"]`
+	waitPanel(t, tab, waiting)
+	require.Contains(t, browsertest.Eval[string](tab, `document.querySelector('`+waiting+` textarea').value`), `"valid": false`, "the answer given is kept")
+	tab.Click(waiting + ` .designer-try-send`)
+	waitPanel(t, tab, `#designer-try-panel .designer-try-task[data-node="correction"]`)
+	waitMarker(t, tab, "correction", "cf-try-active")
+	waitMarker(t, tab, "isValid", "cf-try-done")
+	require.False(t, browsertest.Eval[bool](tab, `(() => { const g = document.querySelector('#designer-canvas .djs-element[data-element-id="review"]');
+		return g.classList.contains('cf-try-active') || g.classList.contains('cf-try-done'); })()`), "the valid branch was not taken")
+	tab.Screenshot("designer-try-other-branch")
+	tab.RequireAccessibleExcluding("designer-try-answers", ".djs-container", ".bjs-container")
+	require.Empty(t, tab.ConsoleErrors(), "script errors")
+	stopTry(t, tab)
+}
+
+// stopTry stops the running try and waits for the panel to say so.
+func stopTry(t *testing.T, tab *browsertest.Tab) {
+	t.Helper()
 	tab.Click("#designer-try-stop")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(tab.Text("#designer-try-status"), "arrêté") {

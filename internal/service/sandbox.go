@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,11 @@ type SandboxState struct {
 	Incidents []workflows.Incident     `json:"incidents,omitempty"`
 	History   []workflows.HistoryEntry `json:"history"`
 	Variables map[string]any           `json:"variables,omitempty"`
+	// Services are the service tasks waiting for the designer's answer
+	// (pause) or stopped on an incident, with the answer to prefill.
+	Services []SandboxService `json:"services"`
+	// Timers are the timers waiting, which the designer may fire now.
+	Timers []SandboxTimer `json:"timers"`
 }
 
 func (s *Service) sandboxReady() error {
@@ -71,9 +77,26 @@ func (s *Service) sandboxReady() error {
 	return nil
 }
 
+// SandboxStart is how a sandbox run starts: its start variables and how
+// its service tasks answer.
+type SandboxStart struct {
+	Variables map[string]any
+	// Pause stops the token at every service task until the designer
+	// answers it (AnswerSandboxService).
+	Pause bool
+	// Answers replace the catalogue samples, by service task id.
+	Answers map[string]workflows.SandboxAnswer
+}
+
 // StartSandbox compiles a draft and runs it in the sandbox; it returns the
 // run's id.
 func (s *Service) StartSandbox(ctx context.Context, c Caller, xml []byte, vars map[string]any) (string, error) {
+	return s.StartSandboxWith(ctx, c, xml, SandboxStart{Variables: vars})
+}
+
+// StartSandboxWith is StartSandbox with the designer's answers.
+func (s *Service) StartSandboxWith(ctx context.Context, c Caller, xml []byte, opts SandboxStart) (string, error) {
+	vars := opts.Variables
 	if err := s.sandboxReady(); err != nil {
 		return "", err
 	}
@@ -103,16 +126,33 @@ func (s *Service) StartSandbox(ctx context.Context, c Caller, xml []byte, vars m
 	if err := checkStartVariables(vars); err != nil {
 		return "", err
 	}
+	services := sandboxServices(g)
+	if len(opts.Answers) > maxSandboxAnswers {
+		return "", Errorf(Invalid, "at most %d answers", maxSandboxAnswers).
+			French("Au plus %d réponses de tâches de service par essai.", maxSandboxAnswers)
+	}
+	for _, node := range slices.Sorted(maps.Keys(opts.Answers)) {
+		if _, ok := services[node]; !ok {
+			return "", Errorf(Invalid, "%q is not a service task of the draft", node).
+				French("« %s » n'est pas une tâche de service de ce schéma : seule une tâche de service reçoit une réponse.", node)
+		}
+		a, err := checkSandboxAnswer(opts.Answers[node])
+		if err != nil {
+			return "", err
+		}
+		opts.Answers[node] = a
+	}
 	key := g.ID
 	g.Key, g.Version = key, 0
 	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                s.sandboxQueue(),
 		WorkflowExecutionTimeout: SandboxTimeout,
-		Memo:                     map[string]any{SandboxStarterMemo: c.Principal.Username},
+		Memo:                     map[string]any{SandboxStarterMemo: c.Principal.Username, SandboxServicesMemo: services},
 	}, workflows.InterpreterName, workflows.Input{
 		Flow: key, Graph: *g, Department: SandboxDepartment,
 		Initiator: workflows.Actor{Username: SandboxInitiator}, Variables: vars, InstanceID: id,
+		Sandbox: &workflows.SandboxOptions{Pause: opts.Pause, Answers: opts.Answers},
 	})
 	if err != nil {
 		return "", err
@@ -133,38 +173,50 @@ var errNoSandbox = &Error{Kind: NotFound, Msg: "no such sandbox run", Fr: "Cet e
 
 // sandboxOwned checks that id is a sandbox run started by the caller.
 func (s *Service) sandboxOwned(ctx context.Context, c Caller, id string) error {
+	_, err := s.sandboxRun(ctx, c, id)
+	return err
+}
+
+// sandboxRun checks that id is a sandbox run started by the caller and
+// returns its service tasks' activities (SandboxServicesMemo).
+func (s *Service) sandboxRun(ctx context.Context, c Caller, id string) (map[string]string, error) {
 	if !strings.HasPrefix(id, workflows.SandboxPrefix) || len(id) > 80 {
-		return errNoSandbox
+		return nil, errNoSandbox
 	}
 	if err := s.sandboxReady(); err != nil {
-		return err
+		return nil, err
 	}
 	d, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return errNoSandbox
+		return nil, errNoSandbox
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info := d.GetWorkflowExecutionInfo()
 	if info.GetTaskQueue() != s.sandboxQueue() {
-		return errNoSandbox
+		return nil, errNoSandbox
 	}
 	var starter string
 	if p := info.GetMemo().GetFields()[SandboxStarterMemo]; p != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, &starter)
 	}
 	if starter == "" || starter != c.Principal.Username {
-		return &Error{Kind: Forbidden, Msg: "this sandbox run was started by someone else",
+		return nil, &Error{Kind: Forbidden, Msg: "this sandbox run was started by someone else",
 			Fr: "Cet essai a été lancé par une autre personne : lancez le vôtre avec « Essayer »."}
 	}
-	return nil
+	services := map[string]string{}
+	if p := info.GetMemo().GetFields()[SandboxServicesMemo]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &services)
+	}
+	return services, nil
 }
 
 // SandboxStateOf answers the interpreter's state of a sandbox run.
 func (s *Service) SandboxStateOf(ctx context.Context, c Caller, id string) (SandboxState, error) {
-	if err := s.sandboxOwned(ctx, c, id); err != nil {
+	services, err := s.sandboxRun(ctx, c, id)
+	if err != nil {
 		return SandboxState{}, err
 	}
 	st, err := QueryState(ctx, s.temporal, id)
@@ -172,12 +224,15 @@ func (s *Service) SandboxStateOf(ctx context.Context, c Caller, id string) (Sand
 		return SandboxState{}, &Error{Kind: Unavailable, Msg: "the sandbox run did not answer", Err: err,
 			Fr: "L'essai ne répond pas pour l'instant ; réessayez dans un instant."}
 	}
-	return sandboxView(id, st), nil
+	return sandboxView(id, st, services), nil
 }
 
-func sandboxView(id string, st workflows.State) SandboxState {
+func sandboxView(id string, st workflows.State, services map[string]string) SandboxState {
 	v := SandboxState{ID: id, Status: st.Status, Current: st.Current, Done: []string{}, Failed: []string{},
-		Tasks: []SandboxTask{}, Incidents: st.Incidents, History: st.History, Variables: st.Variables}
+		Tasks: []SandboxTask{}, Incidents: st.Incidents, History: st.History, Variables: st.Variables,
+		Services: []SandboxService{}, Timers: []SandboxTimer{}}
+	v.Services = sandboxWaitingServices(st, services)
+	v.Timers = sandboxTimers(st)
 	if v.Current == nil {
 		v.Current = []string{}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicflow/civicflow/designer"
 	"github.com/civicflow/civicflow/internal/service"
+	"github.com/civicflow/civicflow/workflows"
 )
 
 // The designer's sandbox ("Essayer", service.StartSandbox): the modeler
@@ -23,6 +24,9 @@ var designerTryRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: "/designer/try/:id", Obj: "flows", Act: "deploy"},
 	{Method: http.MethodPost, Path: "/designer/try/:id/tasks/:task/complete", Obj: "flows", Act: "deploy"},
 	{Method: http.MethodPost, Path: "/designer/try/:id/cancel", Obj: "flows", Act: "deploy"},
+	{Method: http.MethodPost, Path: "/designer/try/:id/services/:node/answer", Obj: "flows", Act: "deploy"},
+	{Method: http.MethodPost, Path: "/designer/try/:id/timers/:node/fire", Obj: "flows", Act: "deploy"},
+	{Method: http.MethodPost, Path: "/designer/try/:id/incidents/:node/resolve", Obj: "flows", Act: "deploy"},
 }
 
 func (s *Server) registerDesignerTry() {
@@ -30,6 +34,9 @@ func (s *Server) registerDesignerTry() {
 	s.e.GET("/designer/try/:id", s.designerTryState)
 	s.e.POST("/designer/try/:id/tasks/:task/complete", s.designerTryComplete)
 	s.e.POST("/designer/try/:id/cancel", s.designerTryCancel)
+	s.e.POST("/designer/try/:id/services/:node/answer", s.designerTryAnswerService)
+	s.e.POST("/designer/try/:id/timers/:node/fire", s.designerTryFire)
+	s.e.POST("/designer/try/:id/incidents/:node/resolve", s.designerTryResolve)
 }
 
 // designerTryRequest starts a sandbox run: the draft and, optionally, its
@@ -37,6 +44,10 @@ func (s *Server) registerDesignerTry() {
 type designerTryRequest struct {
 	XML       string         `json:"xml"`
 	Variables map[string]any `json:"variables"`
+	// Pause stops at every service task until the designer answers it.
+	Pause bool `json:"pause"`
+	// Answers replace the catalogue samples, by service task id.
+	Answers map[string]workflows.SandboxAnswer `json:"answers"`
 }
 
 // designerTryAnswer is the answer of the state-changing sandbox routes.
@@ -83,7 +94,8 @@ func (s *Server) designerTryStart(c echo.Context) error {
 	if req.XML == "" {
 		return c.JSON(http.StatusUnprocessableEntity, designerTryAnswer{Message: "Le schéma est vide : dessinez ou importez un processus avant de l'essayer."})
 	}
-	id, err := s.svc.StartSandbox(c.Request().Context(), caller(c), []byte(req.XML), req.Variables)
+	id, err := s.svc.StartSandboxWith(c.Request().Context(), caller(c), []byte(req.XML),
+		service.SandboxStart{Variables: req.Variables, Pause: req.Pause, Answers: req.Answers})
 	if err != nil {
 		var se *service.Error
 		if errors.As(err, &se) && se.Kind == service.Invalid && len(se.Problems) > 0 {
@@ -91,7 +103,11 @@ func (s *Server) designerTryStart(c echo.Context) error {
 		}
 		return tryRefusal(c, err)
 	}
-	return c.JSON(http.StatusCreated, designerTryAnswer{OK: true, ID: id, Message: "Essai lancé : les tâches de service répondent par leurs exemples."})
+	msg := "Essai lancé : les tâches de service répondent par leurs exemples."
+	if req.Pause {
+		msg = "Essai lancé : chaque tâche de service attend votre réponse."
+	}
+	return c.JSON(http.StatusCreated, designerTryAnswer{OK: true, ID: id, Message: msg})
 }
 
 func (s *Server) designerTryState(c echo.Context) error {
@@ -120,4 +136,43 @@ func (s *Server) designerTryCancel(c echo.Context) error {
 		return tryRefusal(c, err)
 	}
 	return c.JSON(http.StatusOK, designerTryAnswer{OK: true, Message: "Essai arrêté."})
+}
+
+// designerTryAnswerService answers a service task of the run: its output
+// variables ({"variables": {…}}) or a failure ({"fail": "message"}).
+func (s *Server) designerTryAnswerService(c echo.Context) error {
+	var req workflows.SandboxAnswer
+	if ok, err := readTryJSON(c, 1<<20, &req); !ok {
+		return err
+	}
+	if err := s.svc.AnswerSandboxService(c.Request().Context(), caller(c), c.Param("id"), c.Param("node"), req); err != nil {
+		return tryRefusal(c, err)
+	}
+	msg := "Réponse enregistrée."
+	if req.Fail != "" {
+		msg = "Échec demandé : la tâche échouera."
+	}
+	return c.JSON(http.StatusOK, designerTryAnswer{OK: true, Message: msg})
+}
+
+// designerTryFire fires a waiting timer now.
+func (s *Server) designerTryFire(c echo.Context) error {
+	if err := s.svc.FireSandboxTimer(c.Request().Context(), caller(c), c.Param("id"), c.Param("node")); err != nil {
+		return tryRefusal(c, err)
+	}
+	return c.JSON(http.StatusOK, designerTryAnswer{OK: true, Message: "Minuterie déclenchée."})
+}
+
+// designerTryResolve resolves an incident: {"action": "retry"|"skip"}.
+func (s *Server) designerTryResolve(c echo.Context) error {
+	var req struct {
+		Action string `json:"action"`
+	}
+	if ok, err := readTryJSON(c, 4<<10, &req); !ok {
+		return err
+	}
+	if err := s.svc.ResolveSandboxIncident(c.Request().Context(), caller(c), c.Param("id"), c.Param("node"), req.Action); err != nil {
+		return tryRefusal(c, err)
+	}
+	return c.JSON(http.StatusOK, designerTryAnswer{OK: true, Message: "Incident réglé."})
 }

@@ -52,6 +52,8 @@ func (s *Server) routes() {
 	s.registerPortal()
 	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
 	s.registerAPIGateway(api)
+	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
+	s.registerDevelopers()
 }
 
 // RouteTable is every route's permission.
@@ -84,5 +86,7 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerTryRoutes...)
 	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
 	all = append(all, apigwRoutes...)
+	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
+	all = append(all, developerRoutes...)
 	return all
 }

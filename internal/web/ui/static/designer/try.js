@@ -5,7 +5,12 @@
 // the canvas; the open user tasks are shown in the side panel (beside the
 // canvas, never over the bpmn.io watermark) with their real form rendered
 // by the form-js viewer (global FormViewer), and "Valider" completes them
-// (POST /designer/try/{id}/tasks/{task}/complete). No inline script (CSP).
+// (POST /designer/try/{id}/tasks/{task}/complete). With "Répondre moi-même",
+// each service task waits for the designer's answer (its sample, edited,
+// or a failure: POST …/services/{node}/answer); an incident is retried or
+// skipped (…/incidents/{node}/resolve); a waiting timer fires now
+// (…/timers/{node}/fire). A badge marks where the token stands. No inline
+// script (CSP).
 (function () {
   'use strict';
 
@@ -81,10 +86,18 @@
     var varsLabel = el('label', { for: 'designer-try-vars' }, 'Variables de départ (JSON, facultatif)');
     var vars = el('textarea', { id: 'designer-try-vars', rows: '3', spellcheck: 'false', placeholder: '{"dataset": "essai"}' });
     var stop = el('button', { type: 'button', class: 'btn btn-secondary', id: 'designer-try-stop', hidden: '' }, 'Arrêter l\u2019essai');
+    // Pause: every service task waits for the designer's answer (its
+    // sample, edited, or a failure) instead of answering by its sample.
+    var pauseBox = el('p', { class: 'designer-try-option' });
+    var pause = el('input', { type: 'checkbox', id: 'designer-try-pause' });
+    pauseBox.appendChild(pause);
+    pauseBox.appendChild(el('label', { for: 'designer-try-pause' }, ' Répondre moi-même aux tâches de service (réponse modifiable ou échec)'));
     var tasks = el('div', { id: 'designer-try-tasks' });
+    var services = el('div', { id: 'designer-try-services' });
+    var timers = el('div', { id: 'designer-try-timers' });
     var history = el('ol', { id: 'designer-try-history', class: 'designer-try-history' });
     var problems = el('ul', { id: 'designer-try-problems', class: 'designer-try-problems' });
-    [title, status, varsLabel, vars, stop, problems, tasks, el('h3', {}, 'Déroulement'), history].forEach(function (n) { panel.appendChild(n); });
+    [title, status, varsLabel, vars, pauseBox, stop, problems, services, timers, tasks, el('h3', {}, 'Déroulement'), history].forEach(function (n) { panel.appendChild(n); });
 
     function say(msg, kind) {
       status.textContent = msg;
@@ -97,10 +110,27 @@
       return bo && bo.name ? bo.name + ' (' + id + ')' : id;
     }
 
+    var overlays = null;
+    try { overlays = modeler.get('overlays'); } catch (e) { overlays = null; }
+
     function unmark() {
       if (!run) { return; }
       run.marked.forEach(function (m) { try { canvas.removeMarker(m[0], m[1]); } catch (e) { /* gone */ } });
       run.marked = [];
+      if (overlays) { overlays.remove({ type: 'cf-try-token' }); }
+    }
+
+    // The token: a badge on each element where the run stands (its count
+    // when several tokens wait there), beside the active marker.
+    function tokens(st) {
+      if (!overlays) { return; }
+      var count = {};
+      (st.current || []).forEach(function (id) { count[id] = (count[id] || 0) + 1; });
+      Object.keys(count).forEach(function (id) {
+        if (!registry.get(id)) { return; }
+        var badge = el('span', { class: 'cf-try-token', 'data-token': id, title: 'Le jeton est ici' }, count[id] > 1 ? String(count[id]) : '');
+        try { overlays.add(id, 'cf-try-token', { position: { top: -10, left: -10 }, html: badge }); } catch (e) { /* not a shape */ }
+      });
     }
 
     function mark(ids, cls) {
@@ -179,11 +209,146 @@
       return box;
     }
 
+    function post(path, body) {
+      return send('POST', endpoint + '/' + encodeURIComponent(run.id) + path, body);
+    }
+
+    // A service task waiting for the designer's answer, or stopped on an
+    // incident: its answer (prefilled: the sample, or the last answer) in
+    // a JSON editor, or a failure with its message.
+    function renderService(sv) {
+      var key = sv.node + (sv.waiting ? '|waiting' : '|incident');
+      var box = el('section', { class: 'designer-try-service', 'data-node': sv.node, 'data-key': key });
+      var uid = 'designer-try-sv-' + sv.node.replace(/[^A-Za-z0-9_-]/g, '_');
+      box.appendChild(el('h3', {}, nameOf(sv.node)));
+      box.appendChild(el('p', { class: 'hint' }, (sv.label ? '« ' + sv.label + ' » ' : '') +
+        (sv.waiting ? 'attend votre réponse.' : 'est en incident : changez sa réponse puis réessayez, ou passez-la.')));
+      var answer = sv.answer || {};
+      box.appendChild(el('label', { for: uid + '-json' }, 'Variables renvoyées (JSON)'));
+      var json = el('textarea', { id: uid + '-json', class: 'designer-try-answer', rows: '5', spellcheck: 'false' });
+      json.value = JSON.stringify(answer.variables || {}, null, 2);
+      box.appendChild(json);
+      var failBox = el('p', {});
+      var fail = el('input', { type: 'checkbox', id: uid + '-fail', class: 'designer-try-fail' });
+      failBox.appendChild(fail);
+      failBox.appendChild(el('label', { for: uid + '-fail' }, ' Faire échouer cette tâche'));
+      box.appendChild(failBox);
+      var reasonLabel = el('label', { for: uid + '-reason' }, 'Message d\u2019échec');
+      var reason = el('input', { type: 'text', id: uid + '-reason', class: 'designer-try-reason', maxlength: '500', value: answer.fail || 'service indisponible' });
+      fail.checked = !!answer.fail;
+      reasonLabel.hidden = reason.hidden = !fail.checked;
+      fail.addEventListener('change', function () { reasonLabel.hidden = reason.hidden = !fail.checked; });
+      box.appendChild(reasonLabel);
+      box.appendChild(reason);
+      var msg = el('p', { class: 'designer-try-msg', role: 'alert' });
+      var buttons = el('p', { class: 'designer-try-buttons' });
+      function read() {
+        if (fail.checked) {
+          if (!reason.value.trim()) { msg.textContent = 'Écrivez le message d\u2019échec.'; reason.focus(); return null; }
+          return { fail: reason.value.trim() };
+        }
+        var v;
+        try { v = JSON.parse(json.value || '{}'); } catch (e) {
+          msg.textContent = 'La réponse n\u2019est pas du JSON valide : ' + e.message;
+          json.focus();
+          return null;
+        }
+        if (!v || typeof v !== 'object' || Array.isArray(v)) { msg.textContent = 'La réponse doit être un objet JSON, comme {"valid": false}.'; json.focus(); return null; }
+        return { variables: v };
+      }
+      function act(btn, then) {
+        var a = read();
+        if (!a) { return; }
+        msg.textContent = '';
+        btn.disabled = true;
+        post('/services/' + encodeURIComponent(sv.node) + '/answer', a).then(function (res) {
+          if (res.httpStatus >= 300) { btn.disabled = false; msg.textContent = res.message || ('Refusé (HTTP ' + res.httpStatus + ').'); return null; }
+          return then ? then() : res;
+        }).then(function (res) {
+          btn.disabled = false;
+          if (res && res.httpStatus >= 300) { msg.textContent = res.message || ('Refusé (HTTP ' + res.httpStatus + ').'); return; }
+          if (res) { say(res.message || 'Réponse envoyée.', 'ok'); }
+          poll();
+        }).catch(function (e) { btn.disabled = false; msg.textContent = 'Le serveur ne répond pas : ' + e.message; });
+      }
+      if (sv.waiting) {
+        var ok = el('button', { type: 'button', class: 'btn btn-primary designer-try-send' }, 'Répondre');
+        ok.addEventListener('click', function () { act(ok); });
+        buttons.appendChild(ok);
+      } else {
+        var retry = el('button', { type: 'button', class: 'btn btn-primary designer-try-retry' }, 'Réessayer avec cette réponse');
+        retry.addEventListener('click', function () {
+          act(retry, function () { return post('/incidents/' + encodeURIComponent(sv.node) + '/resolve', { action: 'retry' }); });
+        });
+        var skip = el('button', { type: 'button', class: 'btn btn-secondary designer-try-skip' }, 'Passer cette tâche');
+        skip.addEventListener('click', function () {
+          skip.disabled = true;
+          post('/incidents/' + encodeURIComponent(sv.node) + '/resolve', { action: 'skip' }).then(function (res) {
+            skip.disabled = false;
+            if (res.httpStatus >= 300) { msg.textContent = res.message || ('Refusé (HTTP ' + res.httpStatus + ').'); return; }
+            poll();
+          });
+        });
+        buttons.appendChild(retry);
+        buttons.appendChild(skip);
+      }
+      box.appendChild(msg);
+      box.appendChild(buttons);
+      return box;
+    }
+
+    function when(iso) {
+      var d = new Date(iso);
+      if (isNaN(d.getTime())) { return ''; }
+      return d.toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' });
+    }
+
+    // A waiting timer: "fire now", so that no due date is waited for.
+    function renderTimer(tm) {
+      var box = el('section', { class: 'designer-try-timer', 'data-node': tm.node });
+      box.appendChild(el('h3', {}, 'Minuterie ' + nameOf(tm.node)));
+      box.appendChild(el('p', { class: 'hint' }, 'Échéance : ' + when(tm.deadline) + (tm.task ? ' (sur la tâche en cours)' : '') + '.'));
+      var msg = el('p', { class: 'designer-try-msg', role: 'alert' });
+      var fire = el('button', { type: 'button', class: 'btn btn-secondary designer-try-fire' }, 'Déclencher maintenant');
+      fire.addEventListener('click', function () {
+        fire.disabled = true;
+        post('/timers/' + encodeURIComponent(tm.node) + '/fire').then(function (res) {
+          fire.disabled = false;
+          if (res.httpStatus >= 300) { msg.textContent = res.message || ('Refusé (HTTP ' + res.httpStatus + ').'); return; }
+          say('Minuterie ' + nameOf(tm.node) + ' déclenchée.', 'ok');
+          poll();
+        }).catch(function (e) { fire.disabled = false; msg.textContent = 'Le serveur ne répond pas : ' + e.message; });
+      });
+      box.appendChild(msg);
+      box.appendChild(fire);
+      return box;
+    }
+
+    // sync keeps the boxes being edited: adds new ones, drops gone ones.
+    function sync(parent, items, keyOf, make) {
+      var want = {};
+      items.forEach(function (it) {
+        var k = keyOf(it);
+        want[k] = true;
+        if (!parent.querySelector('[data-key="' + CSS.escape(k) + '"]')) {
+          var box = make(it);
+          box.setAttribute('data-key', k);
+          parent.appendChild(box);
+        }
+      });
+      Array.prototype.slice.call(parent.children).forEach(function (c) {
+        if (!want[c.getAttribute('data-key')]) { parent.removeChild(c); }
+      });
+    }
+
     function render(st) {
       unmark();
       mark((st.done || []).concat(passedGateways(st)), 'cf-try-done');
       mark(st.current, 'cf-try-active');
       mark(st.failed, 'cf-try-failed');
+      tokens(st);
+      sync(services, st.services || [], function (sv) { return sv.node + (sv.waiting ? '|waiting' : '|incident'); }, renderService);
+      sync(timers, st.timers || [], function (tm) { return tm.node + '|' + tm.deadline; }, renderTimer);
       var label = STATUS_FR[st.status] || st.status;
       say('Essai ' + label + '.' + (st.incidents && st.incidents.length ? ' Incident : ' + st.incidents.map(function (i) { return nameOf(i.node) + ' : ' + i.message; }).join(' ; ') : ''),
         st.status === 'completed' ? 'ok' : (st.status === 'running' ? '' : 'error'));
@@ -240,6 +405,8 @@
       if (run) { finish(); unmark(); }
       run = null;
       tasks.innerHTML = '';
+      services.innerHTML = '';
+      timers.innerHTML = '';
       history.innerHTML = '';
       problems.innerHTML = '';
       button.disabled = true;
@@ -247,7 +414,7 @@
       loadViewer(opts.viewer, opts.viewerCSS).then(function () {
         return modeler.saveXML({ format: false });
       }).then(function (r) {
-        return send('POST', endpoint, { xml: r.xml, variables: variables });
+        return send('POST', endpoint, { xml: r.xml, variables: variables, pause: pause.checked });
       }).then(function (res) {
         if (res.httpStatus >= 300 || !res.id) {
           button.disabled = false;
