@@ -48,6 +48,9 @@ func (s *Server) routes() {
 	s.registerExplore()
 	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
 	s.registerAPIGateway(api)
+	// The reusers' self-service and the API's staff pages (page_reusers.go, page_admin_api.go; h/devpages).
+	s.registerReuserPages()
+	s.registerAdminAPIPages()
 }
 
 // RouteTable is every route's permission.
@@ -76,5 +79,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, designerTryRoutes...)
 	// The public API's gateway: keys, plans, consumers, usage (apigw.go).
 	all = append(all, apigwRoutes...)
+	// The reusers' self-service and the API's staff pages (page_reusers.go, page_admin_api.go; h/devpages).
+	all = append(all, reuserPageRoutes...)
+	all = append(all, adminAPIPageRoutes...)
 	return all
 }
