@@ -162,18 +162,18 @@ func checkSameOrigin(c echo.Context, publicURL string) error {
 	return refuse
 }
 
-// reuserFrame is what every reuser page shows around its content.
-type reuserFrame struct {
+// ReuserFrame is what every reuser page shows around its content.
+type ReuserFrame struct {
 	Reuser *store.Reuser // signed in, or nil
 	RCSRF  string
 }
 
-func (s *Server) reuserFrame(c echo.Context) reuserFrame {
+func (s *Server) reuserFrame(c echo.Context) ReuserFrame {
 	r, tok, err := s.currentReuser(c)
 	if err != nil {
-		return reuserFrame{}
+		return ReuserFrame{}
 	}
-	return reuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}
+	return ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}
 }
 
 // fieldErrors maps a service error's problems to French messages per field.
@@ -209,7 +209,7 @@ func formText(c echo.Context, name string, max int) string {
 // ---- sign-up ----
 
 type reuserSignUpView struct {
-	reuserFrame
+	ReuserFrame
 	Form   map[string]string
 	Errors map[string]string
 	Error  string
@@ -218,7 +218,7 @@ type reuserSignUpView struct {
 }
 
 func (s *Server) reuserSignUpPage(c echo.Context) error {
-	return s.page(c, http.StatusOK, "reuser_signup", reuserSignUpView{reuserFrame: s.reuserFrame(c), Form: map[string]string{}})
+	return s.page(c, http.StatusOK, "reuser_signup", reuserSignUpView{ReuserFrame: s.reuserFrame(c), Form: map[string]string{}})
 }
 
 func (s *Server) reuserSignUpSubmit(c echo.Context) error {
@@ -229,19 +229,19 @@ func (s *Server) reuserSignUpSubmit(c echo.Context) error {
 		Organisation: formText(c, "organisation", 1000), IntendedUse: formText(c, "intended_use", 10000)}
 	err := s.svc.ReuserSignUp(c.Request().Context(), caller(c), in)
 	if fe, msg, ok := fieldErrors(err); ok {
-		return s.page(c, http.StatusUnprocessableEntity, "reuser_signup", reuserSignUpView{reuserFrame: s.reuserFrame(c), Errors: fe, Error: msg,
+		return s.page(c, http.StatusUnprocessableEntity, "reuser_signup", reuserSignUpView{ReuserFrame: s.reuserFrame(c), Errors: fe, Error: msg,
 			Form: map[string]string{"name": in.Name, "email": in.Email, "organisation": in.Organisation, "intended_use": in.IntendedUse}})
 	}
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "reuser_signup", reuserSignUpView{reuserFrame: s.reuserFrame(c), Sent: true, Email: strings.TrimSpace(in.Email)})
+	return s.page(c, http.StatusOK, "reuser_signup", reuserSignUpView{ReuserFrame: s.reuserFrame(c), Sent: true, Email: strings.TrimSpace(in.Email)})
 }
 
 // ---- sign-in ----
 
 type reuserSignInView struct {
-	reuserFrame
+	ReuserFrame
 	Email string
 	Error string
 	Sent  bool
@@ -252,7 +252,7 @@ func (s *Server) reuserSignInPage(c echo.Context) error {
 	if f.Reuser != nil {
 		return c.Redirect(http.StatusSeeOther, "/developers/compte")
 	}
-	return s.page(c, http.StatusOK, "reuser_signin", reuserSignInView{reuserFrame: f})
+	return s.page(c, http.StatusOK, "reuser_signin", reuserSignInView{ReuserFrame: f})
 }
 
 func (s *Server) reuserSignInSubmit(c echo.Context) error {
@@ -262,19 +262,19 @@ func (s *Server) reuserSignInSubmit(c echo.Context) error {
 	email := formText(c, "email", 1000)
 	err := s.svc.ReuserRequestSignIn(c.Request().Context(), caller(c), email)
 	if fe, _, ok := fieldErrors(err); ok {
-		return s.page(c, http.StatusUnprocessableEntity, "reuser_signin", reuserSignInView{reuserFrame: s.reuserFrame(c), Email: email, Error: fe["email"]})
+		return s.page(c, http.StatusUnprocessableEntity, "reuser_signin", reuserSignInView{ReuserFrame: s.reuserFrame(c), Email: email, Error: fe["email"]})
 	}
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "reuser_signin", reuserSignInView{reuserFrame: s.reuserFrame(c), Sent: true, Email: strings.TrimSpace(email)})
+	return s.page(c, http.StatusOK, "reuser_signin", reuserSignInView{ReuserFrame: s.reuserFrame(c), Sent: true, Email: strings.TrimSpace(email)})
 }
 
 // ---- links: a page with a button (mail scanners that open links must not
 // spend them), then the POST that spends the token ----
 
 type reuserLinkView struct {
-	reuserFrame
+	ReuserFrame
 	Verify bool
 	Token  string
 	Error  string
@@ -283,7 +283,7 @@ type reuserLinkView struct {
 func (s *Server) reuserLinkPage(verify bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok := c.QueryParam("jeton")
-		v := reuserLinkView{reuserFrame: s.reuserFrame(c), Verify: verify, Token: tok}
+		v := reuserLinkView{ReuserFrame: s.reuserFrame(c), Verify: verify, Token: tok}
 		if tok == "" || len(tok) > 100 {
 			v.Token, v.Error = "", "Ce lien est incomplet : copiez toute l'adresse reçue par courriel, ou demandez un nouveau lien."
 			return s.page(c, http.StatusBadRequest, "reuser_link", v)
@@ -310,7 +310,7 @@ func (s *Server) reuserLinkSubmit(verify bool) echo.HandlerFunc {
 		}
 		var se *service.Error
 		if errors.As(err, &se) && se.Kind != 0 && StatusOfKind(se.Kind) < 500 {
-			return s.page(c, StatusOfKind(se.Kind), "reuser_link", reuserLinkView{reuserFrame: s.reuserFrame(c), Verify: verify, Error: se.Fr})
+			return s.page(c, StatusOfKind(se.Kind), "reuser_link", reuserLinkView{ReuserFrame: s.reuserFrame(c), Verify: verify, Error: se.Fr})
 		}
 		if err != nil {
 			return err
@@ -348,7 +348,7 @@ type reuserKeyRow struct {
 }
 
 type reuserAccountView struct {
-	reuserFrame
+	ReuserFrame
 	Keys []reuserKeyRow
 	// NewKey is a key just made or rotated: shown this once.
 	NewKey, NewKeyName string
@@ -385,7 +385,7 @@ func formatFR(t time.Time) string {
 
 func (s *Server) reuserAccountView(c echo.Context, r store.Reuser, tok string) (reuserAccountView, error) {
 	ctx := c.Request().Context()
-	v := reuserAccountView{reuserFrame: reuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}, Days: 30, Overlap: "24 heures"}
+	v := reuserAccountView{ReuserFrame: ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}, Days: 30, Overlap: "24 heures"}
 	ks, err := s.svc.ReuserKeys(ctx, r)
 	if err != nil {
 		return v, err
@@ -513,7 +513,7 @@ func (s *Server) reuserUsageCSV(c echo.Context) error {
 // ---- limits and status (public, DINUM R10–R12) ----
 
 type reuserLimitsView struct {
-	reuserFrame
+	ReuserFrame
 	Plans []store.APIPlan
 }
 
@@ -522,11 +522,11 @@ func (s *Server) reuserLimitsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "reuser_limits", reuserLimitsView{reuserFrame: s.reuserFrame(c), Plans: ps})
+	return s.page(c, http.StatusOK, "reuser_limits", reuserLimitsView{ReuserFrame: s.reuserFrame(c), Plans: ps})
 }
 
 type reuserStatusView struct {
-	reuserFrame
+	ReuserFrame
 	Status    service.APIStatus
 	Day, Week []latencyRow
 	Measured  time.Time
@@ -551,7 +551,7 @@ func (s *Server) reuserStatusPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "reuser_status", reuserStatusView{reuserFrame: s.reuserFrame(c), Status: st, Day: latencyRows(st.Day), Week: latencyRows(st.Week), Measured: now})
+	return s.page(c, http.StatusOK, "reuser_status", reuserStatusView{ReuserFrame: s.reuserFrame(c), Status: st, Day: latencyRows(st.Day), Week: latencyRows(st.Week), Measured: now})
 }
 
 // ---- usage charts (SVG drawn by the template; no script) ----
