@@ -111,7 +111,17 @@ func (s *Server) currentReuser(c echo.Context) (store.Reuser, string, error) {
 	return r, tok, err
 }
 
-var errReuserSignedOut = &PageError{Status: http.StatusForbidden, Msg: "Votre session de réutilisateur a expiré ou a pris fin : reconnectez-vous depuis la page « Se connecter » de l'espace développeurs."}
+var errReuserSignedOut = &PageError{Status: http.StatusForbidden, Msg: "Votre session de réutilisateur a expiré ou a pris fin : reconnectez-vous."}
+
+// reuserRefused answers a refused reuser form: without a session (it
+// expired, or the person signed out in another tab) to the sign-in page.
+func (s *Server) reuserRefused(c echo.Context, err error) error {
+	if errors.Is(err, errReuserSignedOut) {
+		s.setFlash(c, "info", errReuserSignedOut.Msg)
+		return c.Redirect(http.StatusSeeOther, "/developers/connexion")
+	}
+	return err
+}
 
 // reuserPost checks a state-changing request of a signed-in reuser: the
 // session and its CSRF token.
@@ -327,10 +337,7 @@ func (s *Server) reuserLinkSubmit(verify bool) echo.HandlerFunc {
 
 func (s *Server) reuserSignOut(c echo.Context) error {
 	if _, err := s.reuserPost(c); err != nil {
-		if errors.Is(err, errReuserSignedOut) {
-			return c.Redirect(http.StatusSeeOther, "/developers/connexion")
-		}
-		return err
+		return s.reuserRefused(c, err)
 	}
 	if err := s.svc.ReuserSignOut(c.Request().Context(), reuserSessionToken(c)); err != nil {
 		return err
@@ -432,7 +439,7 @@ func (s *Server) reuserKeyShown(c echo.Context, r store.Reuser, status int, mod 
 func (s *Server) reuserCreateKey(c echo.Context) error {
 	r, err := s.reuserPost(c)
 	if err != nil {
-		return err
+		return s.reuserRefused(c, err)
 	}
 	name := formText(c, "name", 1000)
 	k, key, err := s.svc.ReuserCreateKey(c.Request().Context(), caller(c), r, name)
@@ -449,7 +456,7 @@ func (s *Server) reuserCreateKey(c echo.Context) error {
 func (s *Server) reuserRotateKey(c echo.Context) error {
 	r, err := s.reuserPost(c)
 	if err != nil {
-		return err
+		return s.reuserRefused(c, err)
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -467,7 +474,7 @@ func (s *Server) reuserRotateKey(c echo.Context) error {
 func (s *Server) reuserRevokeKey(c echo.Context) error {
 	r, err := s.reuserPost(c)
 	if err != nil {
-		return err
+		return s.reuserRefused(c, err)
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -579,9 +586,9 @@ type dayBar struct {
 }
 
 type labelBar struct {
-	Label                      string
-	Href                       string
-	Calls, Errors              int64
+	Label                       string
+	Href                        string
+	Calls, Errors               int64
 	RectY, TextY, Width, ValueX int
 }
 
