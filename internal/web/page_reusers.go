@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/civicflow/civicflow/internal/auth"
 	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/web/ui"
@@ -176,6 +178,10 @@ func checkSameOrigin(c echo.Context, publicURL string) error {
 type ReuserFrame struct {
 	Reuser *store.Reuser // signed in, or nil
 	RCSRF  string
+	// StaffCSRF is the staff session's CSRF field, for a staff member who
+	// is signed in as well (the staff CSRF check guards every form post of
+	// a staff session).
+	StaffCSRF template.HTML
 }
 
 func (s *Server) reuserFrame(c echo.Context) ReuserFrame {
@@ -183,7 +189,7 @@ func (s *Server) reuserFrame(c echo.Context) ReuserFrame {
 	if err != nil {
 		return ReuserFrame{}
 	}
-	return ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}
+	return ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok), StaffCSRF: auth.CSRFHiddenInput(c)}
 }
 
 // fieldErrors maps a service error's problems to French messages per field.
@@ -392,7 +398,7 @@ func formatFR(t time.Time) string {
 
 func (s *Server) reuserAccountView(c echo.Context, r store.Reuser, tok string) (reuserAccountView, error) {
 	ctx := c.Request().Context()
-	v := reuserAccountView{ReuserFrame: ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok)}, Days: 30, Overlap: "24 heures"}
+	v := reuserAccountView{ReuserFrame: ReuserFrame{Reuser: &r, RCSRF: service.ReuserCSRF(tok), StaffCSRF: auth.CSRFHiddenInput(c)}, Days: 30, Overlap: "24 heures"}
 	ks, err := s.svc.ReuserKeys(ctx, r)
 	if err != nil {
 		return v, err

@@ -388,3 +388,21 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func page(rec *httptest.ResponseRecorder) string {
 	return strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(html.UnescapeString(rec.Body.String()))
 }
+
+// A staff member signed in may also be a reuser: the reuser forms carry
+// the staff CSRF field as well, so the staff check lets them through.
+func TestStaffMemberCanBeAReuser(t *testing.T) {
+	b := peopleSetup(t)
+	br := signedInBrowser(t, b, "agent.voirie")
+	rec := br.do(http.MethodPost, "/developers/inscription", url.Values{"_csrf": {br.csrf("/developers/inscription")}, "name": {"Agent"}, "email": {"agent@example.org"}, "intended_use": {"Tests"}})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	tok := mailToken(t, b, "agent@example.org", "/developers/verification?jeton=")
+	rec = br.do(http.MethodPost, "/developers/verification", url.Values{"_csrf": {br.csrf("/developers/verification?jeton=" + tok)}, "jeton": {tok}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	staff := br.csrf("/developers/compte")
+	rec = br.do(http.MethodPost, "/developers/compte/cles", url.Values{"_csrf": {staff}, "_rcsrf": {rcsrf(t, br)}, "name": {"Appli"}})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	rec = br.do(http.MethodPost, "/developers/deconnexion", url.Values{"_csrf": {staff}, "_rcsrf": {rcsrf(t, br)}})
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	require.Equal(t, 200, br.do(http.MethodGet, "/", nil).Code, "the staff session is still there")
+}
