@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/browsertest"
@@ -70,7 +71,7 @@ func TestBrowserReuserJourney(t *testing.T) {
 	reuser.Fill("#ru-name", "Camille Réutilisatrice")
 	reuser.Fill("#ru-email", "camille@startup.example")
 	reuser.Fill("#ru-org", "Carto & Cie")
-	reuser.Fill("#ru-use", "Une carte des subventions pour les habitants.")
+	reuser.Do("fill #ru-use", chromedp.SendKeys(chromedp.CSS("#ru-use"), "Une carte des subventions pour les habitants.")) // an empty textarea: no Clear
 	reuser.ClickAndWait("form[action='/developers/inscription'] button[type=submit]")
 	require.Contains(t, reuser.Text("main"), "un courriel vient d'y être envoyé")
 	check(reuser, "reuser-signup-sent")
