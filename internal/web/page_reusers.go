@@ -579,14 +579,15 @@ type usageChart struct {
 	Max       int64
 	Height    int
 	DSHeight  int
-	FirstDay  string
-	LastDay   string
+	FirstDay  time.Time
+	LastDay   time.Time
 	HasCalls  bool
 	AxisLabel string
 }
 
 type dayBar struct {
 	Day                string
+	Date               time.Time
 	Calls              int64
 	X, Y, W, H, LabelY float64
 }
@@ -615,14 +616,15 @@ func buildUsageChart(rows []store.UsageDay, today time.Time, n int) usageChart {
 	ch.HasCalls = ch.Total > 0
 	first := today.Truncate(24*time.Hour).AddDate(0, 0, -n+1)
 	for i := 0; i < n; i++ {
-		d := first.AddDate(0, 0, i).Format(time.DateOnly)
-		ch.Days = append(ch.Days, dayBar{Day: d, Calls: perDay[d]})
+		t := first.AddDate(0, 0, i)
+		d := t.Format(time.DateOnly)
+		ch.Days = append(ch.Days, dayBar{Day: d, Date: t.Add(12 * time.Hour), Calls: perDay[d]})
 		if perDay[d] > ch.Max {
 			ch.Max = perDay[d]
 		}
 	}
 	if len(ch.Days) > 0 {
-		ch.FirstDay, ch.LastDay = ch.Days[0].Day, ch.Days[len(ch.Days)-1].Day
+		ch.FirstDay, ch.LastDay = ch.Days[0].Date, ch.Days[len(ch.Days)-1].Date
 	}
 	const plotH, top = 160.0, 10.0
 	w := 620.0 / float64(max(n, 1))

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/civicflow/civicflow/internal/store"
+	"github.com/civicflow/civicflow/internal/web/ui"
 )
 
 var (
@@ -150,6 +151,7 @@ func TestReuserSignUpVerifyAndKeys(t *testing.T) {
 	require.Contains(t, page(rec), "travaux-alice")
 	require.NotContains(t, rec.Body.String(), "secret-de-bob")
 	require.Contains(t, page(rec), "<svg")
+	require.Contains(t, page(rec), ui.FormatDate(time.Now().UTC()), "the chart's axis names its days")
 	rec = alice.do(http.MethodGet, "/developers/compte/usage.csv", nil)
 	require.Equal(t, 200, rec.Code)
 	require.Contains(t, page(rec), "jour,jeu_de_donnees,appels,erreurs,octets")
