@@ -35,6 +35,10 @@ const (
 	ReuserSessionTTL = 12 * time.Hour
 	// reuserMailsPerHour caps the links sent to one address per hour.
 	reuserMailsPerHour = 5
+	// ReuserSignUpsPerHour caps the unconfirmed sign-ups of an hour, all
+	// addresses together: the form cannot make the collectivité's mail
+	// server send verification e-mails to thousands of addresses.
+	ReuserSignUpsPerHour = 200
 	// reuserMaxKeys caps a reuser's usable keys.
 	reuserMaxKeys = 10
 )
@@ -112,6 +116,14 @@ func (s *Service) ReuserSignUp(ctx context.Context, c Caller, in ReuserSignUpInp
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	pending, err := s.store.CountUnverifiedSignUps(ctx, time.Now().Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if pending >= ReuserSignUpsPerHour {
+		s.log.Warn("reuser sign-up refused: too many unconfirmed sign-ups this hour", "pending", pending)
+		return Errorf(Unavailable, "too many sign-ups this hour; try again later").French("Trop d'inscriptions sont en attente de confirmation en ce moment : réessayez dans une heure.")
 	}
 	cons, err := s.createConsumer(ctx, c, ci)
 	if KindOf(err) == Conflict { // signed up twice at once

@@ -243,3 +243,13 @@ func (s *Store) APIUsageByConsumer(ctx context.Context, f UsageFilter, limit int
 	}
 	return out, nil
 }
+
+// CountUnverifiedSignUps counts the reusers who signed up since since and
+// have not confirmed their address (anti-abuse of the sign-up form).
+func (s *Store) CountUnverifiedSignUps(ctx context.Context, since time.Time) (int, error) {
+	var n int
+	if err := s.rdb.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM api_consumers c JOIN reuser_profiles p ON p.consumer_id = c.id WHERE c.created_at >= ? AND c.verified = ?`), ts(since), false); err != nil {
+		return 0, fmt.Errorf("count sign-ups: %w", err)
+	}
+	return n, nil
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/civicflow/civicflow/internal/service"
 	"github.com/civicflow/civicflow/internal/store"
 	"github.com/civicflow/civicflow/internal/web/ui"
 )
@@ -407,4 +408,21 @@ func TestStaffMemberCanBeAReuser(t *testing.T) {
 	rec = br.do(http.MethodPost, "/developers/deconnexion", url.Values{"_csrf": {staff}, "_rcsrf": {rcsrf(t, br)}})
 	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
 	require.Equal(t, 200, br.do(http.MethodGet, "/", nil).Code, "the staff session is still there")
+}
+
+// The sign-up form cannot make the mail server write to thousands of
+// addresses: past the hourly cap of unconfirmed sign-ups, it says so.
+func TestReuserSignUpCap(t *testing.T) {
+	b := peopleSetup(t)
+	ctx := context.Background()
+	for i := range service.ReuserSignUpsPerHour {
+		c := store.APIConsumer{Name: "x", Email: "x" + strconv.Itoa(i) + "@example.org"}
+		require.NoError(t, b.st.CreateAPIConsumer(ctx, &c))
+		require.NoError(t, b.st.SetReuserProfile(ctx, store.ReuserProfile{ConsumerID: c.ID, IntendedUse: "x"}))
+	}
+	rec := (&browser{t: t, b: b}).do(http.MethodPost, "/developers/inscription", url.Values{"name": {"A"}, "email": {"a@example.org"}, "intended_use": {"x"}})
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Contains(t, page(rec), "Service indisponible")
+	_, err := b.st.LatestMailTo(ctx, "a@example.org")
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
