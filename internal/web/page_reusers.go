@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -558,9 +559,40 @@ func latencyRows(ls []store.EndpointLatency) []latencyRow {
 	return out
 }
 
-func (s *Server) reuserStatusPage(c echo.Context) error {
+// statusCache keeps the status page's last measure for statusTTL when it
+// was costly (a large usage log): the page is public, and its percentiles
+// read a week of calls. One entry: one server per process.
+var statusCache struct {
+	sync.Mutex
+	srv *Server
+	at  time.Time
+	st  service.APIStatus
+}
+
+const (
+	statusTTL    = 30 * time.Second
+	statusCostly = 100 * time.Millisecond
+)
+
+func (s *Server) apiStatus(c echo.Context) (service.APIStatus, time.Time, error) {
+	statusCache.Lock()
+	defer statusCache.Unlock() // one measure at a time; the others wait for it
 	now := time.Now()
+	if statusCache.srv == s && now.Sub(statusCache.at) < statusTTL {
+		return statusCache.st, statusCache.at, nil
+	}
 	st, err := s.svc.PublicAPIStatus(c.Request().Context(), now)
+	if err != nil {
+		return st, now, err
+	}
+	if time.Since(now) >= statusCostly {
+		statusCache.srv, statusCache.at, statusCache.st = s, now, st
+	}
+	return st, now, nil
+}
+
+func (s *Server) reuserStatusPage(c echo.Context) error {
+	st, now, err := s.apiStatus(c)
 	if err != nil {
 		return err
 	}
