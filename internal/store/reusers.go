@@ -1,10 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -181,41 +182,57 @@ type EndpointLatency struct {
 }
 
 // APILatency measures each endpoint's calls, server errors, median and
-// 95th percentile latency since since (nearest-rank percentiles, read by
-// OFFSET on the sorted latencies: the same on both dialects).
+// 95th percentile latency since since (nearest-rank percentiles), the 50
+// busiest endpoints first. One pass over the window's rows (the at index),
+// sorted here: the same on both dialects, and ~8 bytes of memory a call.
 func (s *Store) APILatency(ctx context.Context, since time.Time) ([]EndpointLatency, error) {
-	var rows []struct {
-		Endpoint string `db:"endpoint"`
-		Calls    int64  `db:"calls"`
-		Errors   int64  `db:"errors"`
-	}
-	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT endpoint, COUNT(*) AS calls, SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors
-		FROM api_usage WHERE at >= ? GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint LIMIT 50`), ts(since)); err != nil {
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT endpoint, status, latency_us FROM api_usage WHERE at >= ?`), ts(since))
+	if err != nil {
 		return nil, fmt.Errorf("API latency: %w", err)
 	}
-	rank := func(endpoint string, n, pct int64) (int64, error) {
-		k := (n*pct + 99) / 100 // nearest rank, 1-based
-		if k < 1 {
-			k = 1
-		}
-		var v int64
-		err := s.rdb.GetContext(ctx, &v, s.q(`SELECT latency_us FROM api_usage WHERE at >= ? AND endpoint = ? ORDER BY latency_us LIMIT 1 OFFSET ?`), ts(since), endpoint, k-1)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil // purged meanwhile
-		}
-		return v, err
+	defer rows.Close()
+	type acc struct {
+		errors int64
+		lat    []int64
 	}
-	out := make([]EndpointLatency, 0, len(rows))
-	for _, r := range rows {
-		l := EndpointLatency{Endpoint: r.Endpoint, Calls: r.Calls, Errors: r.Errors}
-		var err error
-		if l.MedianUS, err = rank(r.Endpoint, r.Calls, 50); err != nil {
-			return nil, fmt.Errorf("API latency of %s: %w", r.Endpoint, err)
+	by := map[string]*acc{}
+	var (
+		endpoint []byte
+		status   int
+		lat      int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&endpoint, &status, &lat); err != nil {
+			return nil, fmt.Errorf("API latency: %w", err)
 		}
-		if l.P95US, err = rank(r.Endpoint, r.Calls, 95); err != nil {
-			return nil, fmt.Errorf("API latency of %s: %w", r.Endpoint, err)
+		a := by[string(endpoint)] // no allocation for the lookup
+		if a == nil {
+			a = &acc{}
+			by[string(endpoint)] = a
 		}
-		out = append(out, l)
+		a.lat = append(a.lat, lat)
+		if status >= 500 {
+			a.errors++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("API latency: %w", err)
+	}
+	out := make([]EndpointLatency, 0, len(by))
+	for e, a := range by {
+		slices.Sort(a.lat)
+		n := int64(len(a.lat))
+		rank := func(pct int64) int64 { return a.lat[max((n*pct+99)/100, 1)-1] }
+		out = append(out, EndpointLatency{Endpoint: e, Calls: n, Errors: a.errors, MedianUS: rank(50), P95US: rank(95)})
+	}
+	slices.SortFunc(out, func(x, y EndpointLatency) int {
+		if x.Calls != y.Calls {
+			return cmp.Compare(y.Calls, x.Calls)
+		}
+		return strings.Compare(x.Endpoint, y.Endpoint)
+	})
+	if len(out) > 50 {
+		out = out[:50]
 	}
 	return out, nil
 }
