@@ -213,6 +213,36 @@ var matrix = map[string]access{
 	"GET /api/v1/apiusage":            inAnyDept("steward", "admin"),
 	"GET /api/v1/apiusage/export.csv": inAnyDept("admin"),
 	"GET /api/explore/v2.1/usage":     apiKeyOnly(),
+	// The reusers' self-service (h/devpages): public routes; the reuser's own
+	// session (not a staff one) is checked by the handlers, which send a
+	// caller without it to /developers/connexion.
+	"GET /developers/inscription":                 anyone(),
+	"POST /developers/inscription":                anyone(),
+	"GET /developers/verification":                anyone(),
+	"POST /developers/verification":               anyone(),
+	"GET /developers/connexion":                   anyone(),
+	"POST /developers/connexion":                  anyone(),
+	"GET /developers/connexion/lien":              anyone(),
+	"POST /developers/connexion/lien":             anyone(),
+	"POST /developers/deconnexion":                anyone(),
+	"GET /developers/compte":                      anyone(),
+	"POST /developers/compte/cles":                anyone(),
+	"POST /developers/compte/cles/:id/renouveler": anyone(),
+	"POST /developers/compte/cles/:id/revoquer":   anyone(),
+	"GET /developers/compte/usage.csv":            anyone(),
+	"GET /developers/limites":                     anyone(),
+	"GET /developers/statut":                      anyone(),
+	// The public API's staff pages (h/devpages): the admin role.
+	"GET /admin/api":                               inAnyDept("admin"),
+	"GET /admin/api/reutilisateurs/:id":            inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/verifier":  inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/suspendre": inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/retablir":  inAnyDept("admin"),
+	"POST /admin/api/cles/:id/revoquer":            inAnyDept("admin"),
+	"GET /admin/api/offres":                        inAnyDept("admin"),
+	"GET /admin/api/offres/:id":                    inAnyDept("admin"),
+	"POST /admin/api/offres/:id":                   inAnyDept("admin"),
+	"GET /admin/api/usage":                         inAnyDept("admin"),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -349,6 +379,9 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/me/tokens/:id", "/me/tokens/999999",
 		"/apikeys/:id", "/apikeys/999999", // the gateway (h/apigw): no such key or plan
 		"/apiplans/:id", "/apiplans/no-such-plan",
+		"/reutilisateurs/:id", "/reutilisateurs/999999", // the API's staff and reuser pages (h/devpages): no such reuser, key or plan
+		"/cles/:id", "/cles/999999",
+		"/offres/:id", "/offres/no-such-plan",
 		"/forms/:id", "/forms/unknown-form",
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",

@@ -108,7 +108,7 @@ func (s *Server) adminTabs(c echo.Context, current string) []adminTab {
 	p := auth.PrincipalFrom(c)
 	var out []adminTab
 	for _, t := range []struct{ label, href string }{
-		{"Utilisateurs", "/admin"}, {"Directions", "/admin/departments"}, {"Délégations", "/admin/delegations"}, {"Règles d'accès", "/admin/policies"},
+		{"Utilisateurs", "/admin"}, {"Directions", "/admin/departments"}, {"Délégations", "/admin/delegations"}, {"Règles d'accès", "/admin/policies"}, {"API publique", "/admin/api"},
 	} {
 		if s.mayCall(c, p, "GET "+t.href) {
 			out = append(out, adminTab{Label: t.label, Href: t.href, Current: t.href == current})

@@ -54,6 +54,9 @@ func (s *Server) routes() {
 	s.registerAPIGateway(api)
 	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
 	s.registerDevelopers()
+	// The reusers' self-service and the API's staff pages (page_reusers.go, page_admin_api.go; h/devpages).
+	s.registerReuserPages()
+	s.registerAdminAPIPages()
 }
 
 // RouteTable is every route's permission.
@@ -88,5 +91,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, apigwRoutes...)
 	// The developers' documentation: OpenAPI documents, /developers (page_developers.go). Public.
 	all = append(all, developerRoutes...)
+	// The reusers' self-service and the API's staff pages (page_reusers.go, page_admin_api.go; h/devpages).
+	all = append(all, reuserPageRoutes...)
+	all = append(all, adminAPIPageRoutes...)
 	return all
 }
