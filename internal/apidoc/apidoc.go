@@ -234,10 +234,9 @@ func (w *doc) document(title, desc string, lic map[string]any) map[string]any {
 		}}},
 	}}
 	rateHeaders := map[string]any{
-		"Retry-After":         map[string]any{"description": "Secondes à attendre avant de réessayer.", "schema": map[string]any{"type": "integer"}},
-		"RateLimit-Limit":     map[string]any{"description": "Requêtes permises dans la fenêtre.", "schema": map[string]any{"type": "integer"}},
-		"RateLimit-Remaining": map[string]any{"description": "Requêtes restantes dans la fenêtre.", "schema": map[string]any{"type": "integer"}},
-		"RateLimit-Reset":     map[string]any{"description": "Secondes avant la nouvelle fenêtre.", "schema": map[string]any{"type": "integer"}},
+		"Retry-After":      map[string]any{"description": "Secondes à attendre avant de réessayer.", "schema": map[string]any{"type": "integer"}},
+		"RateLimit-Policy": map[string]any{"description": "Les limites de la formule (champs structurés du brouillon IETF RateLimit) : débit en rafale, quota par jour et par mois, p. ex. `\"burst\";q=1000;w=50, \"day\";q=50000;w=86400`.", "schema": map[string]any{"type": "string"}},
+		"RateLimit":        map[string]any{"description": "Ce qui reste de chaque limite et les secondes avant sa remise à zéro, p. ex. `\"day\";r=0;t=3600`.", "schema": map[string]any{"type": "string"}},
 	}
 	errBody := map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}
 	return map[string]any{

@@ -156,7 +156,7 @@ func TestOpenAPIDatasetDocument(t *testing.T) {
 	require.Equal(t, "Authorization", doc.Components.SecuritySchemes["apikeyHeader"]["name"])
 	require.Equal(t, "apikey", doc.Components.SecuritySchemes["apikeyQuery"]["name"])
 	headers := doc.Components.Responses["TooManyRequests"]["headers"].(map[string]any)
-	for _, hd := range []string{"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+	for _, hd := range []string{"Retry-After", "RateLimit-Policy", "RateLimit"} {
 		require.Contains(t, headers, hd)
 	}
 
