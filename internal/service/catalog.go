@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/catalog"
@@ -59,6 +60,26 @@ func (s *Service) PublicReleases(ctx context.Context, pd PublicDataset) ([]store
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
 	return out, nil
+}
+
+// PublicUsage is how much a public dataset's API is called: calls over the
+// last 30 days and in the usage log's whole retention (the portal's simple
+// usage figures; aggregates only, never who called).
+type PublicUsage struct {
+	Last30Days, Retained int64
+}
+
+// PublicUsageOf counts the metered API calls naming the dataset.
+func (s *Service) PublicUsageOf(ctx context.Context, pd PublicDataset) (PublicUsage, error) {
+	var u PublicUsage
+	var err error
+	if u.Last30Days, err = s.store.CountAPIUsage(ctx, store.UsageFilter{Dataset: pd.Dataset.ID, From: time.Now().AddDate(0, 0, -30)}); err != nil {
+		return u, err
+	}
+	if u.Retained, err = s.store.CountAPIUsage(ctx, store.UsageFilter{Dataset: pd.Dataset.ID}); err != nil {
+		return u, err
+	}
+	return u, nil
 }
 
 // Catalog facets, in the order the portal shows them.

@@ -308,6 +308,7 @@ type portalDatasetView struct {
 	RecordsURL     string
 	Curl           string
 	Issued         time.Time
+	Usage          service.PublicUsage
 }
 
 const previewPerPage = 20
@@ -399,6 +400,9 @@ func (s *Server) portalDataset(c echo.Context) error {
 		if r.CreatedAt.Before(v.Issued) {
 			v.Issued = r.CreatedAt
 		}
+	}
+	if v.Usage, err = s.svc.PublicUsageOf(ctx, pd); err != nil {
+		return err
 	}
 	v.Department = s.svc.DepartmentName(ctx, d.Department)
 	if v.Department == "" {

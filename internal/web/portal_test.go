@@ -277,7 +277,19 @@ func TestPortalCatalogPage(t *testing.T) {
 }
 
 func TestPortalDatasetPage(t *testing.T) {
-	h := portalServer(t, storetest.SQLiteURL(t))
+	h, st := portalFixture(t, storetest.SQLiteURL(t))
+	// Three API calls on subventions-2025 this week and one 40 days ago, one
+	// on another dataset: the page counts its own, 3 over 30 days, 4 in all.
+	now := time.Now().UTC()
+	var usage []store.APIUsage
+	for _, u := range []struct {
+		ds  string
+		ago time.Duration
+	}{{"subventions-2025", time.Hour}, {"subventions-2025", 48 * time.Hour}, {"subventions-2025", 72 * time.Hour},
+		{"subventions-2025", 40 * 24 * time.Hour}, {"travaux-voirie", time.Hour}} {
+		usage = append(usage, store.APIUsage{At: now.Add(-u.ago), ClientAddr: "192.0.2.1", Dataset: u.ds, Endpoint: "records", Status: 200})
+	}
+	require.NoError(t, st.InsertAPIUsage(context.Background(), usage))
 	// Private, unexposed, unknown and malformed ids: the same French 404.
 	for _, id := range []string{"secret-rh", "vide", "nope", "..%2f..%2fetc", "%00", strings.Repeat("a", 300), "SUBVENTIONS-2025"} {
 		rec := get(h, "/catalog/"+id, nil)
@@ -301,6 +313,8 @@ func TestPortalDatasetPage(t *testing.T) {
 	// Usage: one release of 21 rows.
 	require.Contains(t, page, "Version 1")
 	require.Contains(t, page, "21\u00a0lignes")
+	require.Contains(t, page, `<p class="card-figure" id="usage-30d">3</p>`)
+	require.Contains(t, page, "Appels à l'API en tout</p><p class=\"card-figure\">4</p>")
 
 	// The preview: sorted by a column, descending.
 	rec = get(h, "/catalog/travaux-voirie?tri=montant&ordre=desc", nil)
