@@ -65,12 +65,17 @@ func termString(kind, value, datatype, lang string) string {
 	return s
 }
 
-// canonical renames blank nodes after their referrer and sorts.
+// canonical renames blank nodes after their referrer and sorts. A blank
+// node several triples point at (a licence shared by the distributions) is
+// named after the smallest referrer, whatever order the parser gave.
 func canonical(ts []nt) []string {
 	name := map[string]string{}
 	for _, t := range ts {
 		if strings.HasPrefix(t.o, "_:") && !strings.HasPrefix(t.s, "_:") {
-			name[t.o] = "[" + t.s + " " + t.p + "]"
+			n := "[" + t.s + " " + t.p + "]"
+			if old, ok := name[t.o]; !ok || n < old {
+				name[t.o] = n
+			}
 		}
 	}
 	ren := func(x string) string {
