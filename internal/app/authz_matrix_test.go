@@ -177,6 +177,7 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records/:record_id": anyone(), // explore (issue #12)
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),

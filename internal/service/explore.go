@@ -180,6 +180,21 @@ func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p Explor
 	return s.store.ExploreRecords(ctx, pd.Release, q)
 }
 
+// ExploreRecord returns one record of a public dataset by its id (see
+// store.RecordIDField): the names and values, _id first; NotFound with
+// RecordNotFound when the release has no such record.
+func (s *Service) ExploreRecord(ctx context.Context, pd PublicDataset, id string) ([]string, []any, error) {
+	names, row, err := s.store.ExploreRecord(ctx, pd.Release, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, &Error{Kind: NotFound, Msg: "Unknown record: " + id, Err: ErrRecordNotFound}
+	}
+	return names, row, err
+}
+
+// ErrRecordNotFound marks the NotFound of an unknown record (the dataset
+// exists), which Opendatasoft answers with its own error code.
+var ErrRecordNotFound = errors.New("no such record")
+
 // ExploreExport streams the results of a query on a public dataset: names
 // once, then each row.
 func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, names func([]string) error, row func([]any) error) error {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/odsql"
 )
@@ -408,6 +409,10 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 	for _, col := range rel.Columns {
 		c.cols[col.Field] = col
 	}
+	if _, taken := c.cols[RecordIDField]; !taken {
+		// The record id: selectable, filterable, never part of *.
+		c.cols[RecordIDField] = ReleaseColumn{Field: RecordIDField, Column: colHash, Kind: KindText}
+	}
 	var out exploreSQL
 
 	// group_by: fields, by their names and aliases.
@@ -702,6 +707,43 @@ func (s *Store) exploreRows(ctx context.Context, rel Release, cq exploreSQL, lim
 		return fmt.Errorf("read records: %w", err)
 	}
 	return nil
+}
+
+// RecordIDField is the pseudo-field of a record's id, as Opendatasoft
+// names it. A record id is the digest of the row's cells that the loader
+// stores in _hash (32 hexadecimal characters): like Opendatasoft's, it
+// depends on the content only, so an unchanged row keeps its id from one
+// release to the next; identical rows share it (the record endpoint
+// answers the first in file order).
+const RecordIDField = "_id"
+
+// ExploreRecord returns the record id of rel with its fields (names in
+// field order, _id first), or ErrNotFound.
+func (s *Store) ExploreRecord(ctx context.Context, rel Release, id string) ([]string, []any, error) {
+	if id == "" || len(id) > 128 || !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
+		return nil, nil, fmt.Errorf("record %q of %q: %w", id, rel.DatasetID, ErrNotFound)
+	}
+	q := ExploreQuery{
+		Select: []odsql.SelectItem{{Expr: &odsql.Field{Pos: 1, Name: RecordIDField}, Name: RecordIDField}, {Name: "*"}},
+		Where:  &odsql.Compare{Pos: 1, Op: "=", L: &odsql.Field{Pos: 1, Name: RecordIDField}, R: &odsql.Literal{Pos: 1, Kind: odsql.LitString, Text: id}},
+		Limit:  1,
+	}
+	cq, err := compileExplore(s.dialect, rel, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	var found []any
+	err = s.exploreRows(ctx, rel, cq, 1, 0, func(row []any) error {
+		found = append([]any{}, row...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if found == nil {
+		return nil, nil, fmt.Errorf("record %q of %q: %w", id, rel.DatasetID, ErrNotFound)
+	}
+	return cq.names, found, nil
 }
 
 // IsQueryError reports whether err is a mistake of the query (400), not

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ var exploreRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records", Public: true},
+	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records/:record_id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/csv", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/json", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/facets", Public: true},
@@ -47,6 +49,7 @@ func (s *Server) registerExplore() {
 	g.GET("/catalog/datasets", s.exploreCatalog)
 	g.GET("/catalog/datasets/:id", s.exploreDataset)
 	g.GET("/catalog/datasets/:id/records", s.exploreRecords)
+	g.GET("/catalog/datasets/:id/records/:record_id", s.exploreRecord)
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
 	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
@@ -72,6 +75,10 @@ func (s *Server) exploreFail(c echo.Context, err error) error {
 		return c.JSON(http.StatusBadRequest, exploreError{"ODSQLError", qe.Error()})
 	case errors.As(err, &pe):
 		return c.JSON(http.StatusBadRequest, exploreError{"InvalidRESTParameterError", pe.Msg})
+	case errors.Is(err, service.ErrRecordNotFound):
+		var se *service.Error
+		errors.As(err, &se)
+		return c.JSON(http.StatusNotFound, exploreError{"NoSuchRecord", se.Msg})
 	case service.KindOf(err) == service.NotFound:
 		return c.JSON(http.StatusNotFound, exploreError{"NoSuchDataset", err.Error()})
 	}
@@ -237,6 +244,31 @@ func (s *Server) exploreRecords(c echo.Context) error {
 		}
 	}
 	w.WriteString("]}\n")
+	return w.Flush()
+}
+
+// exploreRecord answers one record, {"_id", fields…}.
+func (s *Server) exploreRecord(c echo.Context) error {
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
+	id := c.Param("record_id")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	names, row, err := s.svc.ExploreRecord(c.Request().Context(), pd, id)
+	if err != nil {
+		return s.exploreFail(c, err)
+	}
+	resp := c.Response()
+	resp.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	resp.WriteHeader(http.StatusOK)
+	w := bufio.NewWriter(resp)
+	if err := writeRecord(w, names, row); err != nil {
+		return err
+	}
+	w.WriteByte('\n')
 	return w.Flush()
 }
 
