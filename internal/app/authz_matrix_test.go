@@ -174,13 +174,13 @@ var matrix = map[string]access{
 	"POST /designer/try/:id/tasks/:task/complete": inAnyDept("designer", "admin"),
 	"POST /designer/try/:id/cancel":               inAnyDept("designer", "admin"),
 	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
-	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
+	"GET /api/explore/v2.1/catalog/datasets":                        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id":                    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records":            anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/records/:record_id": anyone(), // explore (issue #12)
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json":       anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/facets":             anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
