@@ -261,6 +261,8 @@ func columnKind(typ string) string {
 		return store.KindDate
 	case "datetime":
 		return store.KindTimestamp
+	case "geopoint":
+		return store.KindGeopoint
 	}
 	return store.KindText
 }
@@ -278,6 +280,9 @@ func fitsKind(kind string, v any) bool {
 		return ok
 	case store.KindDate, store.KindTimestamp:
 		_, ok := v.(time.Time)
+		return ok
+	case store.KindGeopoint:
+		_, ok := store.AsGeoPoint(v)
 		return ok
 	}
 	return true

@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/odsql"
@@ -33,7 +35,14 @@ type ExploreParams struct {
 	Select, Where, GroupBy, OrderBy string
 	Refine, Exclude                 []string // field:value
 	Limit, Offset                   string
+	// Lang and Timezone are Opendatasoft's lang (fr, en…; labels and
+	// messages, validated) and timezone (IANA name; timestamps in answers
+	// are rendered in it, default UTC).
+	Lang, Timezone string
 }
+
+// ExploreLangs are the values of lang Opendatasoft accepts.
+var ExploreLangs = []string{"fr", "en", "nl", "pt", "it", "ar", "de", "es", "ca", "eu", "sv"}
 
 // ParamError is a bad parameter of the public API (not an ODSQL mistake):
 // a limit out of bounds, a malformed refine.
@@ -139,6 +148,16 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 			*spec.out = append(*spec.out, store.FieldValue{Field: f, Value: v})
 		}
 	}
+	if p.Lang != "" && !slices.Contains(ExploreLangs, strings.ToLower(p.Lang)) {
+		return q, &ParamError{Msg: "Invalid value for lang: one of " + strings.Join(ExploreLangs, ", ") + " expected"}
+	}
+	if p.Timezone != "" {
+		loc, err := loadZone(p.Timezone)
+		if err != nil {
+			return q, &ParamError{Msg: "Invalid value for timezone: " + strconv.Quote(p.Timezone) + " is not an IANA time zone (e.g. Europe/Paris, UTC)"}
+		}
+		q.Location = loc
+	}
 	maxLimit, window := ExploreMaxLimit, ExploreMaxWindow
 	if len(q.GroupBy) > 0 {
 		maxLimit, window = ExploreMaxGroupLimit, ExploreMaxGroupLimit
@@ -170,6 +189,18 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 	return q, nil
 }
 
+// loadZone loads an IANA zone, refusing what is not a zone name (paths,
+// "Local", overlong input).
+func loadZone(name string) (*time.Location, error) {
+	if len(name) > 64 || name == "Local" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") ||
+		strings.ContainsFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+-", r))
+		}) {
+		return nil, errors.New("not a zone name")
+	}
+	return time.LoadLocation(name)
+}
+
 // ExploreRecords answers a records request on a public dataset (from
 // PublicDataset).
 func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p ExploreParams) (store.ExploreResult, error) {
@@ -197,12 +228,12 @@ var ErrRecordNotFound = errors.New("no such record")
 
 // ExploreExport streams the results of a query on a public dataset: names
 // once, then each row.
-func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, names func([]string) error, row func([]any) error) error {
+func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, cols func([]store.ReleaseColumn) error, row func([]any) error) error {
 	q, err := ParseExplore(p, true)
 	if err != nil {
 		return err
 	}
-	return s.store.ExploreStream(ctx, pd.Release, q, names, row)
+	return s.store.ExploreStreamColumns(ctx, pd.Release, q, cols, row)
 }
 
 // ExploreFacet is the values of one field with their counts, most

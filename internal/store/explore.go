@@ -27,6 +27,9 @@ type ExploreQuery struct {
 	Refine, Exclude []FieldValue
 	// Limit < 0: every row (exports).
 	Limit, Offset int
+	// Location renders timestamps (nil: UTC), as Opendatasoft's timezone
+	// parameter does.
+	Location *time.Location
 }
 
 // FieldValue is a field and a value as text (refine=field:value).
@@ -53,6 +56,7 @@ type exploreSQL struct {
 	order   string
 	grouped bool // GROUP BY, or aggregates without it (one row)
 	oneRow  bool
+	loc     *time.Location
 }
 
 type compiler struct {
@@ -67,6 +71,9 @@ func cerr(clause string, pos int, format string, a ...any) error {
 }
 
 func (c *compiler) pg() bool { return c.dialect == "postgres" }
+
+// read is the SQL reading a column (see readSQL).
+func (c *compiler) read(col ReleaseColumn) string { return readSQL(c.dialect, col) }
 
 func (c *compiler) field(clause string, f *odsql.Field) (ReleaseColumn, error) {
 	col, ok := c.cols[f.Name]
@@ -102,6 +109,8 @@ func kindName(k string) string {
 		return "double"
 	case KindInteger:
 		return "int"
+	case KindGeopoint:
+		return "geo_point_2d"
 	}
 	return k
 }
@@ -212,7 +221,7 @@ func (c *compiler) where(x odsql.Expr) (string, error) {
 		if v.Not {
 			op = " NOT IN ("
 		}
-		return "(" + quoteIdent(col.Column) + op + strings.Join(ps, ", ") + "))", nil
+		return "(" + c.read(col) + op + strings.Join(ps, ", ") + "))", nil
 	case *odsql.Like:
 		f, ok := v.X.(*odsql.Field)
 		if !ok {
@@ -240,9 +249,9 @@ func (c *compiler) where(x odsql.Expr) (string, error) {
 			return "", err
 		}
 		if v.Not {
-			return "(" + quoteIdent(col.Column) + " IS NOT NULL)", nil
+			return "(" + c.read(col) + " IS NOT NULL)", nil
 		}
-		return "(" + quoteIdent(col.Column) + " IS NULL)", nil
+		return "(" + c.read(col) + " IS NULL)", nil
 	case *odsql.Search:
 		return c.search(v)
 	case *odsql.Literal, *odsql.Field, *odsql.Call:
@@ -252,7 +261,7 @@ func (c *compiler) where(x odsql.Expr) (string, error) {
 }
 
 func (c *compiler) likeSQL(col ReleaseColumn, pattern string) string {
-	return "(LOWER(" + quoteIdent(col.Column) + ") LIKE " + c.bind(KindText, strings.ToLower(pattern)) + ` ESCAPE '\')`
+	return "(LOWER(" + c.read(col) + ") LIKE " + c.bind(KindText, strings.ToLower(pattern)) + ` ESCAPE '\')`
 }
 
 // likePattern turns an ODS pattern (* any characters) into a SQL LIKE one
@@ -338,14 +347,14 @@ func (c *compiler) compare(v *odsql.Compare) (string, error) {
 		if comparable(col.Kind) != comparable(rc.Kind) {
 			return "", cerr("where", v.Pos, "fields %q (%s) and %q (%s) cannot be compared", col.Field, kindName(col.Kind), rc.Field, kindName(rc.Kind))
 		}
-		return "(" + quoteIdent(col.Column) + " " + sqlOp(op) + " " + quoteIdent(rc.Column) + ")", nil
+		return "(" + c.read(col) + " " + sqlOp(op) + " " + c.read(rc) + ")", nil
 	case *odsql.Literal:
 		if rv.Kind == odsql.LitNull {
 			switch op {
 			case "=":
-				return "(" + quoteIdent(col.Column) + " IS NULL)", nil
+				return "(" + c.read(col) + " IS NULL)", nil
 			case "!=":
-				return "(" + quoteIdent(col.Column) + " IS NOT NULL)", nil
+				return "(" + c.read(col) + " IS NOT NULL)", nil
 			}
 			return "", cerr("where", v.Pos, "null can only be compared with = or !=")
 		}
@@ -353,7 +362,7 @@ func (c *compiler) compare(v *odsql.Compare) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(" + quoteIdent(col.Column) + " " + sqlOp(op) + " " + c.bind(col.Kind, val) + ")", nil
+		return "(" + c.read(col) + " " + sqlOp(op) + " " + c.bind(col.Kind, val) + ")", nil
 	}
 	return "", cerr("where", r.Position(), "a value or a field is expected here")
 }
@@ -386,7 +395,7 @@ func (c *compiler) aggregate(clause string, v *odsql.Call) (output, error) {
 	if err != nil {
 		return output{}, err
 	}
-	q := quoteIdent(col.Column)
+	q := c.read(col)
 	switch v.Name {
 	case "count":
 		return output{kind: KindInteger, sql: "COUNT(" + q + ")", agg: true}, nil
@@ -396,7 +405,7 @@ func (c *compiler) aggregate(clause string, v *odsql.Call) (output, error) {
 		}
 		return output{kind: KindNumeric, sql: strings.ToUpper(v.Name) + "(" + q + ")", agg: true}, nil
 	default: // min, max
-		if col.Kind == KindBoolean {
+		if col.Kind == KindBoolean || col.Kind == KindGeopoint {
 			return output{}, cerr(clause, v.Pos, "%s() does not apply to boolean field %q", v.Name, col.Field)
 		}
 		return output{kind: col.Kind, sql: strings.ToUpper(v.Name) + "(" + q + ")", agg: true}, nil
@@ -423,7 +432,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 		if err != nil {
 			return out, err
 		}
-		o := output{name: g.Name, kind: col.Kind, sql: quoteIdent(col.Column)}
+		o := output{name: g.Name, kind: col.Kind, sql: c.read(col)}
 		groups[g.Name] = o
 		groups[col.Field] = o
 		groupSQL = append(groupSQL, o.sql)
@@ -443,7 +452,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 				return out, cerr("select", 1, "* cannot be selected with group_by")
 			}
 			for _, col := range rel.Columns {
-				outs = append(outs, output{name: col.Field, kind: col.Kind, sql: quoteIdent(col.Column)})
+				outs = append(outs, output{name: col.Field, kind: col.Kind, sql: c.read(col)})
 			}
 			continue
 		}
@@ -465,7 +474,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 			if err != nil {
 				return out, err
 			}
-			outs = append(outs, output{name: it.Name, kind: col.Kind, sql: quoteIdent(col.Column)})
+			outs = append(outs, output{name: it.Name, kind: col.Kind, sql: c.read(col)})
 		case *odsql.Call:
 			o, err := c.aggregate("select", v)
 			if err != nil {
@@ -478,7 +487,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 	}
 	if len(outs) == 0 {
 		for _, col := range rel.Columns {
-			outs = append(outs, output{name: col.Field, kind: col.Kind, sql: quoteIdent(col.Column)})
+			outs = append(outs, output{name: col.Field, kind: col.Kind, sql: c.read(col)})
 		}
 	}
 	if hasAgg && !grouped {
@@ -520,7 +529,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 		if err != nil {
 			return out, err
 		}
-		conds = append(conds, "(NOT "+s+" OR "+quoteIdent(c.cols[fv.Field].Column)+" IS NULL)")
+		conds = append(conds, "(NOT "+s+" OR "+c.read(c.cols[fv.Field])+" IS NULL)")
 	}
 	from := " FROM " + quoteIdent(rel.Table)
 	if len(conds) > 0 {
@@ -558,7 +567,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 				if err != nil {
 					return out, err
 				}
-				expr = quoteIdent(col.Column)
+				expr = c.read(col)
 			}
 		case *odsql.Call:
 			if !grouped && !hasAgg {
@@ -587,6 +596,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, er
 		out.order = " ORDER BY " + strings.Join(keys, ", ")
 	}
 	out.args = c.args
+	out.loc = q.Location
 	return out, nil
 }
 
@@ -614,6 +624,8 @@ func (c *compiler) facet(clause string, fv FieldValue) (string, error) {
 	}
 	var val any = fv.Value
 	switch col.Kind {
+	case KindGeopoint:
+		return "", cerr(clause, 1, "field %q is a geopoint: filter it with within_distance() or in_bbox()", col.Field)
 	case KindNumeric, KindInteger:
 		f, err := strconv.ParseFloat(fv.Value, 64)
 		if err != nil {
@@ -632,7 +644,7 @@ func (c *compiler) facet(clause string, fv FieldValue) (string, error) {
 		}
 		val = dateValue(col.Kind, fv.Value)
 	}
-	return "(" + quoteIdent(col.Column) + " = " + c.bind(col.Kind, val) + ")", nil
+	return "(" + c.read(col) + " = " + c.bind(col.Kind, val) + ")", nil
 }
 
 // ExploreRecords runs q over rel: the total number of results (rows, or
@@ -663,11 +675,27 @@ func (s *Store) ExploreRecords(ctx context.Context, rel Release, q ExploreQuery)
 // names once with the output names, then row for each row (the slice is
 // reused: copy what is kept). Memory does not grow with the rows.
 func (s *Store) ExploreStream(ctx context.Context, rel Release, q ExploreQuery, names func([]string) error, row func([]any) error) error {
+	return s.ExploreStreamColumns(ctx, rel, q, func(cols []ReleaseColumn) error {
+		ns := make([]string, len(cols))
+		for i, c := range cols {
+			ns[i] = c.Field
+		}
+		return names(ns)
+	}, row)
+}
+
+// ExploreStreamColumns is ExploreStream telling the output columns: their
+// names (Field) and kinds (Kind; aggregates have the kind of their value).
+func (s *Store) ExploreStreamColumns(ctx context.Context, rel Release, q ExploreQuery, cols func([]ReleaseColumn) error, row func([]any) error) error {
 	cq, err := compileExplore(s.dialect, rel, q)
 	if err != nil {
 		return err
 	}
-	if err := names(cq.names); err != nil {
+	out := make([]ReleaseColumn, len(cq.names))
+	for i := range cq.names {
+		out[i] = ReleaseColumn{Field: cq.names[i], Kind: cq.kinds[i]}
+	}
+	if err := cols(out); err != nil {
 		return err
 	}
 	return s.exploreRows(ctx, rel, cq, q.Limit, q.Offset, row)
@@ -698,6 +726,9 @@ func (s *Store) exploreRows(ctx context.Context, rel Release, cq exploreSQL, lim
 				}
 			}
 			vals[i] = normaliseValue(cq.kinds[i], v)
+			if cq.kinds[i] == KindTimestamp && cq.loc != nil && cq.loc != time.UTC {
+				vals[i] = inZone(vals[i], cq.loc)
+			}
 		}
 		if err := fn(vals); err != nil {
 			return err
@@ -707,6 +738,19 @@ func (s *Store) exploreRows(ctx context.Context, rel Release, cq exploreSQL, lim
 		return fmt.Errorf("read records: %w", err)
 	}
 	return nil
+}
+
+// inZone renders a timestamp (RFC 3339 text) in loc.
+func inZone(v any, loc *time.Location) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return v
+	}
+	return t.In(loc).Format(time.RFC3339Nano)
 }
 
 // RecordIDField is the pseudo-field of a record's id, as Opendatasoft

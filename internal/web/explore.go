@@ -53,6 +53,7 @@ func (s *Server) registerExplore() {
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
 	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
+	s.registerExploreExports(g)
 }
 
 // exploreError is Opendatasoft's error body.
@@ -106,6 +107,8 @@ func odsType(kind string) string {
 		return "date"
 	case store.KindTimestamp:
 		return "datetime"
+	case store.KindGeopoint:
+		return "geo_point_2d"
 	}
 	return "text"
 }
@@ -199,6 +202,7 @@ func exploreParams(c echo.Context) service.ExploreParams {
 	return service.ExploreParams{
 		Select: q.Get("select"), Where: q.Get("where"), GroupBy: q.Get("group_by"), OrderBy: q.Get("order_by"),
 		Refine: q["refine"], Exclude: q["exclude"], Limit: q.Get("limit"), Offset: q.Get("offset"),
+		Lang: q.Get("lang"), Timezone: q.Get("timezone"),
 	}
 }
 
@@ -272,23 +276,29 @@ func (s *Server) exploreRecord(c echo.Context) error {
 	return w.Flush()
 }
 
-// exploreExport streams an export: begin is called once the query is
-// known to be valid (before any byte is written, errors answer 400/404).
-func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin func(w *bufio.Writer, names []string) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
+// exploreExport streams an export: check may refuse the output columns
+// (400, nothing written); begin is called once the query is known to be
+// valid (before any byte is written, errors answer 400/404).
+func (s *Server) exploreExport(c echo.Context, contentType, ext string, check func(cols []store.ReleaseColumn) error, begin func(w *bufio.Writer, cols []store.ReleaseColumn) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
 	pd, done, err := s.exploreRelease(c)
 	if done {
 		return err
 	}
 	resp := c.Response()
 	var w *bufio.Writer
-	names := func(n []string) error {
+	cols := func(cs []store.ReleaseColumn) error {
+		if check != nil {
+			if err := check(cs); err != nil {
+				return err
+			}
+		}
 		resp.Header().Set(echo.HeaderContentType, contentType)
 		resp.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+pd.Dataset.ID+"."+ext+`"`)
 		resp.WriteHeader(http.StatusOK)
 		w = bufio.NewWriterSize(resp, 64<<10)
-		return begin(w, n)
+		return begin(w, cs)
 	}
-	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), names, func(r []any) error { return row(w, r) })
+	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), cols, func(r []any) error { return row(w, r) })
 	if err != nil {
 		if w == nil {
 			return s.exploreFail(c, err)
@@ -304,12 +314,20 @@ func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin fu
 	return w.Flush()
 }
 
+func fieldNames(cols []store.ReleaseColumn) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Field
+	}
+	return out
+}
+
 func (s *Server) exploreExportJSON(c echo.Context) error {
 	var names []string
 	n := 0
-	return s.exploreExport(c, echo.MIMEApplicationJSON, "json",
-		func(w *bufio.Writer, ns []string) error {
-			names = ns
+	return s.exploreExport(c, echo.MIMEApplicationJSON, "json", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
+			names = fieldNames(cols)
 			return w.WriteByte('[')
 		},
 		func(w *bufio.Writer, row []any) error {
@@ -344,14 +362,14 @@ func (s *Server) exploreExportCSV(c echo.Context) error {
 	}
 	var cw *csv.Writer
 	rec := []string{}
-	return s.exploreExport(c, "text/csv; charset=utf-8", "csv",
-		func(w *bufio.Writer, names []string) error {
+	return s.exploreExport(c, "text/csv; charset=utf-8", "csv", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
 			if bom {
 				w.WriteString("\uFEFF")
 			}
 			cw = csv.NewWriter(w)
 			cw.Comma = delim
-			return cw.Write(names)
+			return cw.Write(fieldNames(cols))
 		},
 		func(w *bufio.Writer, row []any) error {
 			rec = rec[:0]
@@ -378,6 +396,8 @@ func csvValue(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
+	case store.GeoPoint: // Opendatasoft's CSV form of a geo_point_2d: "lat, lon"
+		return strconv.FormatFloat(x.Lat, 'f', -1, 64) + ", " + strconv.FormatFloat(x.Lon, 'f', -1, 64)
 	}
 	b, _ := json.Marshal(v)
 	return string(b)

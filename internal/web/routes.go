@@ -65,6 +65,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, adminPageRoutes...)
 	// The public records API, Opendatasoft Explore v2.1 (explore.go): Public.
 	all = append(all, exploreRoutes...)
+	// The public records API's further exports, jsonl/geojson/xlsx/parquet (explore_exports.go, issue #12): Public.
+	all = append(all, exploreExportRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)
