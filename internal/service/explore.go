@@ -214,8 +214,13 @@ func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p Explor
 // ExploreRecord returns one record of a public dataset by its id (see
 // store.RecordIDField): the names and values, _id first; NotFound with
 // RecordNotFound when the release has no such record.
-func (s *Service) ExploreRecord(ctx context.Context, pd PublicDataset, id string) ([]string, []any, error) {
-	names, row, err := s.store.ExploreRecord(ctx, pd.Release, id)
+// Of p, only lang and timezone apply.
+func (s *Service) ExploreRecord(ctx context.Context, pd PublicDataset, id string, p ExploreParams) ([]string, []any, error) {
+	q, err := ParseExplore(ExploreParams{Lang: p.Lang, Timezone: p.Timezone}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	names, row, err := s.store.ExploreRecord(ctx, pd.Release, id, q.Location)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, &Error{Kind: NotFound, Msg: "Unknown record: " + id, Err: ErrRecordNotFound}
 	}

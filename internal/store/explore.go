@@ -763,14 +763,16 @@ const RecordIDField = "_id"
 
 // ExploreRecord returns the record id of rel with its fields (names in
 // field order, _id first), or ErrNotFound.
-func (s *Store) ExploreRecord(ctx context.Context, rel Release, id string) ([]string, []any, error) {
+// Timestamps are rendered in loc (nil: UTC).
+func (s *Store) ExploreRecord(ctx context.Context, rel Release, id string, loc *time.Location) ([]string, []any, error) {
 	if id == "" || len(id) > 128 || !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
 		return nil, nil, fmt.Errorf("record %q of %q: %w", id, rel.DatasetID, ErrNotFound)
 	}
 	q := ExploreQuery{
-		Select: []odsql.SelectItem{{Expr: &odsql.Field{Pos: 1, Name: RecordIDField}, Name: RecordIDField}, {Name: "*"}},
-		Where:  &odsql.Compare{Pos: 1, Op: "=", L: &odsql.Field{Pos: 1, Name: RecordIDField}, R: &odsql.Literal{Pos: 1, Kind: odsql.LitString, Text: id}},
-		Limit:  1,
+		Select:   []odsql.SelectItem{{Expr: &odsql.Field{Pos: 1, Name: RecordIDField}, Name: RecordIDField}, {Name: "*"}},
+		Where:    &odsql.Compare{Pos: 1, Op: "=", L: &odsql.Field{Pos: 1, Name: RecordIDField}, R: &odsql.Literal{Pos: 1, Kind: odsql.LitString, Text: id}},
+		Limit:    1,
+		Location: loc,
 	}
 	cq, err := compileExplore(s.dialect, rel, q)
 	if err != nil {

@@ -147,7 +147,8 @@ func (s *Server) exploreCatalog(c echo.Context) error {
 			return s.exploreFail(c, &service.ParamError{Msg: p + " is not supported on the catalog yet"})
 		}
 	}
-	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset")}, false)
+	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset"),
+		Lang: c.QueryParam("lang"), Timezone: c.QueryParam("timezone")}, false)
 	if err != nil {
 		return s.exploreFail(c, err)
 	}
@@ -261,7 +262,7 @@ func (s *Server) exploreRecord(c echo.Context) error {
 	if u, err := url.PathUnescape(id); err == nil {
 		id = u
 	}
-	names, row, err := s.svc.ExploreRecord(c.Request().Context(), pd, id)
+	names, row, err := s.svc.ExploreRecord(c.Request().Context(), pd, id, exploreParams(c))
 	if err != nil {
 		return s.exploreFail(c, err)
 	}

@@ -307,3 +307,54 @@ type treeParquet struct {
 	Plante  time.Time `parquet:"plante,optional,date"`
 	Vu      time.Time `parquet:"vu,optional,timestamp(microsecond)"`
 }
+
+// TestExploreLangTimezone: lang is validated; timezone renders datetimes
+// in the zone asked (records, one record, exports), and is validated.
+func TestExploreLangTimezone(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			h := treeServer(t, d.URL(t))
+			const arbres = base + "/arbres"
+			src := treeRows[6]
+			paris, err := time.LoadLocation("Europe/Paris")
+			require.NoError(t, err)
+			for _, tc := range []struct {
+				tz   string
+				want string
+			}{
+				{"", src.Vu.UTC().Format(time.RFC3339Nano)},
+				{"UTC", src.Vu.UTC().Format(time.RFC3339Nano)},
+				{"Europe/Paris", src.Vu.In(paris).Format(time.RFC3339Nano)},
+				{"America/Guadeloupe", src.Vu.In(time.FixedZone("", -4*3600)).Format(time.RFC3339Nano)},
+			} {
+				q := url.Values{"select": {"id, vu"}, "where": {`id = "` + src.ID + `"`}, "lang": {"fr"}}
+				if tc.tz != "" {
+					q.Set("timezone", tc.tz)
+				}
+				rec := get(h, arbres+"/records", q)
+				require.Equal(t, 200, rec.Code, rec.Body.String())
+				require.JSONEq(t, `{"total_count":1,"results":[{"id":"`+src.ID+`","vu":"`+tc.want+`"}]}`, rec.Body.String(), tc.tz)
+				one := get(h, arbres+"/records/h"+src.ID, url.Values{"timezone": {tc.tz}})
+				require.Equal(t, 200, one.Code, one.Body.String())
+				require.Contains(t, one.Body.String(), `"vu":"`+tc.want+`"`)
+				csv := get(h, arbres+"/exports/csv", q)
+				require.Equal(t, 200, csv.Code)
+				require.Contains(t, csv.Body.String(), src.ID+";"+tc.want)
+			}
+			require.Equal(t, 200, get(h, arbres+"/records", url.Values{"lang": {"en"}}).Code)
+			require.Equal(t, 200, get(h, base, url.Values{"lang": {"de"}, "timezone": {"Europe/Paris"}}).Code)
+			for _, q := range []url.Values{
+				{"lang": {"xx"}}, {"lang": {"fr-FR; DROP"}},
+				{"timezone": {"Mars/Olympus"}}, {"timezone": {"../../../etc/passwd"}}, {"timezone": {"Local"}},
+				{"timezone": {"/etc/localtime"}}, {"timezone": {strings.Repeat("A", 5000)}}, {"timezone": {"Europe/Paris\x00"}},
+			} {
+				for _, p := range []string{"/records", "/exports/csv", "/records/ha001"} {
+					rec := get(h, arbres+p, q)
+					require.Equal(t, 400, rec.Code, "%s %v: %s", p, q, rec.Body.String())
+					require.Contains(t, rec.Body.String(), `"InvalidRESTParameterError"`)
+				}
+				require.Equal(t, 400, get(h, base, q).Code, q)
+			}
+		})
+	}
+}
