@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -354,6 +355,108 @@ func TestExploreLangTimezone(t *testing.T) {
 					require.Contains(t, rec.Body.String(), `"InvalidRESTParameterError"`)
 				}
 				require.Equal(t, 400, get(h, base, q).Code, q)
+			}
+		})
+	}
+}
+
+// haversine is the great-circle distance in meters (mean Earth radius).
+func haversine(lon1, lat1, lon2, lat2 float64) float64 {
+	const r = 6371008.8
+	rad := math.Pi / 180
+	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
+	return 2 * r * math.Asin(math.Sqrt(a))
+}
+
+// TestExploreDateAndGeoFunctions: year()…second(), date comparisons,
+// within_distance and in_bbox, against answers computed from the source
+// rows in Go (great-circle distances for within_distance).
+func TestExploreDateAndGeoFunctions(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			h := treeServer(t, d.URL(t))
+			all := func(q url.Values) []string {
+				t.Helper()
+				q.Set("select", "id")
+				q.Set("limit", "100")
+				var ids []string
+				for off := 0; off < len(treeRows); off += 100 {
+					q.Set("offset", strconv.Itoa(off))
+					rec := get(h, base+"/arbres/records", q)
+					require.Equal(t, 200, rec.Code, "%v: %s", q, rec.Body.String())
+					var r recordsReply
+					require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r))
+					for _, x := range r.Results {
+						ids = append(ids, x["id"].(string))
+					}
+				}
+				if ids == nil {
+					ids = []string{}
+				}
+				return ids
+			}
+			for _, tc := range []struct {
+				where string
+				keep  func(treeSrc) bool
+			}{
+				{`year(plante) = 2005`, func(r treeSrc) bool { return r.Plante.Year() == 2005 }},
+				{`month(plante) >= 10 and day(plante) < 5`, func(r treeSrc) bool { return r.Plante.Month() >= 10 && r.Plante.Day() < 5 }},
+				{`hour(vu) = 7 or minute(vu) = 14`, func(r treeSrc) bool { return r.Vu.Hour() == 7 || r.Vu.Minute() == 14 }},
+				{`second(vu) > 50 and year(vu) = 2024 and month(vu) = 3`, func(r treeSrc) bool { return r.Vu.Second() > 50 && r.Vu.Month() == 3 }},
+				{`hour(plante) = 0`, func(r treeSrc) bool { return true }},
+				{`plante >= date'2010-06-01' and plante < date'2012-01-01'`, func(r treeSrc) bool {
+					return !r.Plante.Before(time.Date(2010, 6, 1, 0, 0, 0, 0, time.UTC)) && r.Plante.Before(time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC))
+				}},
+				{`vu > date'2024-06-15T12:00:00+02:00'`, func(r treeSrc) bool { return r.Vu.After(time.Date(2024, 6, 15, 10, 0, 0, 0, time.UTC)) }},
+				{`vu <= "2024-02-10"`, func(r treeSrc) bool { return !r.Vu.After(time.Date(2024, 2, 10, 0, 0, 0, 0, time.UTC)) }},
+				{`in_bbox(geo, 45.76, 4.85, 45.745, 4.82)`, func(r treeSrc) bool {
+					return !r.NoGeo && r.Lat >= 45.745 && r.Lat <= 45.76 && r.Lon >= 4.82 && r.Lon <= 4.85
+				}},
+				{`not in_bbox(geo, 45.76, 4.85, 45.745, 4.82) and geo is not null`, func(r treeSrc) bool {
+					return !r.NoGeo && !(r.Lat >= 45.745 && r.Lat <= 45.76 && r.Lon >= 4.82 && r.Lon <= 4.85)
+				}},
+				{`geo is null`, func(r treeSrc) bool { return r.NoGeo }},
+			} {
+				want := treeIDs(tc.keep)
+				require.Equal(t, want, all(url.Values{"where": {tc.where}}), tc.where)
+			}
+			// within_distance: every point well inside the circle is kept,
+			// none well outside (the boundary is approximated within 0.5 %).
+			for _, c := range []struct {
+				lon, lat, m float64
+				arg         string
+			}{{4.84, 45.76, 1500, "1.5km"}, {4.80, 45.74, 800, "800m"}, {4.86, 45.78, 2000, "2000"}, {4.83, 45.75, 1609.344, "1mi"}} {
+				where := fmt.Sprintf(`within_distance(geo, geom'POINT(%v %v)', %s)`, c.lon, c.lat, c.arg)
+				got := map[string]bool{}
+				for _, id := range all(url.Values{"where": {where}}) {
+					got[id] = true
+				}
+				inside := 0
+				for _, r := range treeRows {
+					if r.NoGeo {
+						require.False(t, got[r.ID], where)
+						continue
+					}
+					dist := haversine(c.lon, c.lat, r.Lon, r.Lat)
+					if dist < c.m*0.995 {
+						require.True(t, got[r.ID], "%s: %s at %.0f m", where, r.ID, dist)
+						inside++
+					} else if dist > c.m*1.005 {
+						require.False(t, got[r.ID], "%s: %s at %.0f m", where, r.ID, dist)
+					}
+				}
+				require.Greater(t, inside, 5, where)
+			}
+			for _, where := range []string{
+				`year(espece) = 2020`, `year(plante) = "2020"`, `year(plante) = 2020.5`, `year(nope) = 1`,
+				`within_distance(hauteur, geom'POINT(0 0)', 1km)`, `in_bbox(espece, 1, 2, 3, 4)`, `geo = "4.8, 45.7"`,
+				`within_distance(geo, geom'POINT(0 0)')`, `geo > 3`, `year(plante) in (2020)`,
+			} {
+				rec := get(h, base+"/arbres/records", url.Values{"where": {where}})
+				require.Equal(t, 400, rec.Code, "%s: %s", where, rec.Body.String())
+				require.Contains(t, rec.Body.String(), `"ODSQLError"`)
+				require.Contains(t, rec.Body.String(), "position")
 			}
 		})
 	}
