@@ -62,6 +62,8 @@ type exploreSQL struct {
 
 type compiler struct {
 	dialect string
+	table   string
+	fts     bool // the release table has its full-text index
 	cols    map[string]ReleaseColumn
 	order   []ReleaseColumn
 	args    []any
@@ -314,6 +316,9 @@ func (c *compiler) search(v *odsql.Search) (string, error) {
 	if len(cols) == 0 {
 		return "(1=0)", nil
 	}
+	if c.fts {
+		return c.ftsSearch(cols, len(v.Fields) == 0, v.Text), nil
+	}
 	var all []string
 	for _, w := range words {
 		var any []string
@@ -513,9 +518,10 @@ func (c *compiler) aggregate(clause string, v *odsql.Call) (output, error) {
 	}
 }
 
-// compileExplore compiles q over rel for the dialect.
-func compileExplore(dialect string, rel Release, q ExploreQuery) (exploreSQL, error) {
-	c := &compiler{dialect: dialect, cols: map[string]ReleaseColumn{}, order: rel.Columns}
+// compileExplore compiles q over rel for the dialect; with fts, search()
+// uses the release's full-text index.
+func compileExplore(dialect string, rel Release, q ExploreQuery, fts ...bool) (exploreSQL, error) {
+	c := &compiler{dialect: dialect, cols: map[string]ReleaseColumn{}, order: rel.Columns, table: rel.Table, fts: len(fts) > 0 && fts[0]}
 	for _, col := range rel.Columns {
 		c.cols[col.Field] = col
 	}
@@ -751,7 +757,7 @@ func (c *compiler) facet(clause string, fv FieldValue) (string, error) {
 // ExploreRecords runs q over rel: the total number of results (rows, or
 // groups) and the page asked.
 func (s *Store) ExploreRecords(ctx context.Context, rel Release, q ExploreQuery) (ExploreResult, error) {
-	cq, err := compileExplore(s.dialect, rel, q)
+	cq, err := compileExplore(s.dialect, rel, q, s.hasFTS(ctx, rel.Table))
 	if err != nil {
 		return ExploreResult{}, err
 	}
@@ -788,7 +794,7 @@ func (s *Store) ExploreStream(ctx context.Context, rel Release, q ExploreQuery, 
 // ExploreStreamColumns is ExploreStream telling the output columns: their
 // names (Field) and kinds (Kind; aggregates have the kind of their value).
 func (s *Store) ExploreStreamColumns(ctx context.Context, rel Release, q ExploreQuery, cols func([]ReleaseColumn) error, row func([]any) error) error {
-	cq, err := compileExplore(s.dialect, rel, q)
+	cq, err := compileExplore(s.dialect, rel, q, s.hasFTS(ctx, rel.Table))
 	if err != nil {
 		return err
 	}
@@ -875,7 +881,7 @@ func (s *Store) ExploreRecord(ctx context.Context, rel Release, id string, loc *
 		Limit:    1,
 		Location: loc,
 	}
-	cq, err := compileExplore(s.dialect, rel, q)
+	cq, err := compileExplore(s.dialect, rel, q, s.hasFTS(ctx, rel.Table))
 	if err != nil {
 		return nil, nil, err
 	}
