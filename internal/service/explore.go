@@ -54,31 +54,13 @@ func (e *ParamError) Error() string { return e.Msg }
 // total count: public datasets whose exposed release exists. Private
 // datasets are never listed.
 func (s *Service) PublicDatasets(ctx context.Context, limit, offset int) (int, []PublicDataset, error) {
-	all, err := s.store.Datasets(ctx, store.DatasetFilter{Visibility: store.VisibilityPublic})
+	total, list, err := s.store.PublicReleases(ctx, limit, offset)
 	if err != nil {
 		return 0, nil, err
 	}
-	var out []PublicDataset
-	for _, d := range all {
-		if d.ExposedRelease == nil {
-			continue
-		}
-		rel, err := s.store.Release(ctx, d.ID, *d.ExposedRelease)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, nil, err
-		}
-		out = append(out, PublicDataset{Dataset: d, Release: rel})
-	}
-	total := len(out)
-	if offset >= len(out) {
-		return total, []PublicDataset{}, nil
-	}
-	out = out[offset:]
-	if limit >= 0 && limit < len(out) {
-		out = out[:limit]
+	out := make([]PublicDataset, len(list))
+	for i, p := range list {
+		out[i] = PublicDataset{Dataset: p.Dataset, Release: p.Release}
 	}
 	return total, out, nil
 }

@@ -762,20 +762,31 @@ func (s *Store) ExploreRecords(ctx context.Context, rel Release, q ExploreQuery)
 		return ExploreResult{}, err
 	}
 	res := ExploreResult{Names: cq.names, Rows: [][]any{}}
-	count := "SELECT COUNT(*)" + cq.from
-	if cq.grouped {
-		count = "SELECT COUNT(*) FROM (SELECT 1 AS one" + cq.from + ") g"
-	}
-	if cq.oneRow {
-		res.Total = 1
-	} else if err := s.rdb.GetContext(ctx, &res.Total, s.q(count), cq.args...); err != nil {
-		return ExploreResult{}, fmt.Errorf("count records of %q: %w", rel.DatasetID, err)
-	}
 	err = s.exploreRows(ctx, rel, cq, q.Limit, q.Offset, func(row []any) error {
 		res.Rows = append(res.Rows, row)
 		return nil
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	// The page tells the total when it is not full and not past the end:
+	// no COUNT then.
+	n := len(res.Rows)
+	switch {
+	case cq.oneRow:
+		res.Total = 1
+	case q.Limit > 0 && n < q.Limit && (n > 0 || q.Offset == 0):
+		res.Total = int64(max(q.Offset, 0) + n)
+	default:
+		count := "SELECT COUNT(*)" + cq.from
+		if cq.grouped {
+			count = "SELECT COUNT(*) FROM (SELECT 1 AS one" + cq.from + ") g"
+		}
+		if err := s.rdb.GetContext(ctx, &res.Total, s.q(count), cq.args...); err != nil {
+			return ExploreResult{}, fmt.Errorf("count records of %q: %w", rel.DatasetID, err)
+		}
+	}
+	return res, nil
 }
 
 // ExploreStream runs q over rel without paging when q.Limit < 0, calling

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,4 +139,59 @@ func (c *compiler) ftsSearch(cols []ReleaseColumn, all bool, text string) string
 		doc = tsvectorSQL(cols)
 	}
 	return "(" + doc + " @@ to_tsquery('simple'::regconfig, " + c.bind(KindText, strings.Join(terms, " & ")) + "))"
+}
+
+// PublicRelease is a public dataset with its exposed release.
+type PublicRelease struct {
+	Dataset Dataset
+	Release Release
+}
+
+// PublicReleases lists, by id, the public datasets whose exposed release
+// exists, with those releases, and their total count: two queries whatever
+// the page (datasets, then their releases), and a count only when the page
+// does not tell it (a full page, or an empty one past the first).
+// limit < 0: every one.
+func (s *Store) PublicReleases(ctx context.Context, limit, offset int) (int, []PublicRelease, error) {
+	from := ` FROM datasets d WHERE visibility = ? AND exposed_release IS NOT NULL
+		AND EXISTS (SELECT 1 FROM releases r WHERE r.dataset_id = d.id AND r.number = d.exposed_release)`
+	q, args := `SELECT `+datasetColumns+from+` ORDER BY id`, []any{VisibilityPublic}
+	if limit >= 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, limit, max(offset, 0))
+	}
+	ds := []Dataset{}
+	if err := s.rdb.SelectContext(ctx, &ds, s.q(q), args...); err != nil {
+		return 0, nil, fmt.Errorf("list public datasets: %w", err)
+	}
+	total := max(offset, 0) + len(ds)
+	if limit >= 0 && (len(ds) == limit && limit > 0 || len(ds) == 0 && offset > 0 || limit == 0) {
+		if err := s.rdb.GetContext(ctx, &total, s.q(`SELECT COUNT(*)`+from), VisibilityPublic); err != nil {
+			return 0, nil, fmt.Errorf("count public datasets: %w", err)
+		}
+	}
+	out := make([]PublicRelease, 0, len(ds))
+	if len(ds) == 0 {
+		return total, out, nil
+	}
+	var cond []string
+	args = args[:0]
+	for _, d := range ds {
+		cond = append(cond, "(dataset_id = ? AND number = ?)")
+		args = append(args, d.ID, *d.ExposedRelease)
+	}
+	rels := []Release{}
+	if err := s.rdb.SelectContext(ctx, &rels, s.q(`SELECT `+releaseColumns+` FROM releases WHERE `+strings.Join(cond, " OR ")), args...); err != nil {
+		return 0, nil, fmt.Errorf("read exposed releases: %w", err)
+	}
+	byID := make(map[string]Release, len(rels))
+	for _, r := range rels {
+		byID[r.DatasetID] = r
+	}
+	for _, d := range ds {
+		if r, ok := byID[d.ID]; ok {
+			out = append(out, PublicRelease{Dataset: d, Release: r})
+		}
+	}
+	return total, out, nil
 }

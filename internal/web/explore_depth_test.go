@@ -461,3 +461,64 @@ func TestExploreDateAndGeoFunctions(t *testing.T) {
 		})
 	}
 }
+
+// TestExploreCatalogPaging: the catalog's total and pages, whatever the
+// page (the count is skipped when the page tells it).
+func TestExploreCatalogPaging(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			h := treeServer(t, d.URL(t))
+			for _, tc := range []struct {
+				limit, offset string
+				want          []string
+			}{
+				{"", "", []string{"arbres", "sansgeo"}},
+				{"1", "0", []string{"arbres"}},
+				{"1", "1", []string{"sansgeo"}},
+				{"5", "1", []string{"sansgeo"}},
+				{"1", "2", []string{}},
+				{"10", "50", []string{}},
+				{"0", "0", []string{}},
+			} {
+				q := url.Values{}
+				if tc.limit != "" {
+					q.Set("limit", tc.limit)
+					q.Set("offset", tc.offset)
+				}
+				rec := get(h, base, q)
+				require.Equal(t, 200, rec.Code, rec.Body.String())
+				var cat struct {
+					TotalCount int `json:"total_count"`
+					Results    []struct {
+						ID     string `json:"dataset_id"`
+						Fields []struct {
+							Name, Type string
+						} `json:"fields"`
+					} `json:"results"`
+				}
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &cat))
+				require.Equal(t, 2, cat.TotalCount, q)
+				got := []string{}
+				for _, r := range cat.Results {
+					got = append(got, r.ID)
+					if r.ID == "arbres" {
+						require.Equal(t, "geo_point_2d", r.Fields[5].Type)
+					}
+				}
+				require.Equal(t, tc.want, got, q)
+			}
+			// Records: the total is right with and without the count.
+			for _, q := range []url.Values{{"limit": {"7"}}, {"limit": {"100"}, "offset": {"250"}}, {"limit": {"100"}, "offset": {"300"}}, {"limit": {"0"}}, {"where": {"hauteur > 1000"}}} {
+				rec := get(h, base+"/arbres/records", q)
+				require.Equal(t, 200, rec.Code)
+				var r recordsReply
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r))
+				want := len(treeRows)
+				if q.Get("where") != "" {
+					want = 0
+				}
+				require.EqualValues(t, want, r.TotalCount, q)
+			}
+		})
+	}
+}
