@@ -12,8 +12,9 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Indexes that serve the public records API, built once a release table is
-// loaded (after the bulk load, beside the key indexes of indexSQL):
+// Indexes that serve the public records API, built on PostgreSQL once a
+// release table is loaded (after the bulk load, beside the key indexes of
+// indexSQL; SQLite gets none of these, see exploreIndexSQL):
 //
 //   - one single-column index per field of NewRelease.IndexFields (the
 //     loader names the facet candidates — enumerated and boolean fields —
@@ -56,6 +57,13 @@ func tsvectorSQL(cols []ReleaseColumn) string {
 
 // exploreIndexSQL indexes a loaded release table for the public API.
 func exploreIndexSQL(dialect, table string, cols ReleaseColumns, fields []string) []string {
+	if dialect != "postgres" {
+		// None on SQLite: three indexes (the row digests and two fields) took
+		// 21 CPU-seconds for a million rows of bench/run.sh release, the load
+		// going from 1.35× to 5.3× sqlite3 .import (target ≤ 2×). Its
+		// queries filter and sort on the table.
+		return nil
+	}
 	var stmts []string
 	n := 0
 	for _, f := range fields {
@@ -70,11 +78,11 @@ func exploreIndexSQL(dialect, table string, cols ReleaseColumns, fields []string
 		}
 		stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(table+"_f"+strconv.Itoa(j+1))+" ON "+quoteIdent(table)+" ("+strings.Join(cs, ", ")+")")
 	}
+	// No FTS5 table on SQLite either: its build ran 82 s for a million rows
+	// of three text columns on the project's machine (modernc.org/sqlite),
+	// ten times the whole release load; search() stays on LIKE there.
 	text := textColumns(cols)
-	if len(text) == 0 || dialect != "postgres" {
-		// No FTS5 table on SQLite: its build ran 82 s for a million rows of
-		// three text columns on the project's machine (modernc.org/sqlite),
-		// ten times the whole release load; search() stays on LIKE there.
+	if len(text) == 0 {
 		return stmts
 	}
 	return append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(ftsName(table))+" ON "+quoteIdent(table)+" USING GIN ("+tsvectorSQL(text)+")")

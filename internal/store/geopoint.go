@@ -69,6 +69,9 @@ func appendStored(dst []any, kind string, v any) []any {
 // or for a geopoint "lon,lat" as text with every digit (NULL when absent),
 // which normaliseValue turns into a GeoPoint.
 func readSQL(dialect string, c ReleaseColumn) string {
+	if c.Kind == kindRecordID {
+		return recordIDSQL(dialect)
+	}
 	if c.Kind != KindGeopoint {
 		return quoteIdent(c.Column)
 	}

@@ -222,8 +222,8 @@ func sqliteValue(kind string, v any) any {
 
 // indexSQL indexes a loaded release table: its row numbers on PostgreSQL
 // (SQLite's are the rowid), the primary key and the unique keys. The key
-// column, which only diffs read, is indexed by diffIndexSQL when a later
-// release is compared with this one; the hash (the public record id) here. IF NOT EXISTS: an attempt that crashed
+// and hash columns, which only diffs read, are indexed by diffIndexSQL when
+// a later release is compared with this one. IF NOT EXISTS: an attempt that crashed
 // while indexing is resumed by the next.
 // A key wider than the database can index (maxKeys > 0) goes without an
 // index.
@@ -232,9 +232,6 @@ func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique []
 	if dialect == "postgres" {
 		stmts = append(stmts, "CREATE UNIQUE INDEX IF NOT EXISTS "+quoteIdent(table+"_row")+" ON "+quoteIdent(table)+" ("+quoteIdent(colLine)+")")
 	}
-	// The row hash is the record id of the public API (GET …/records/{id});
-	// the same index serves the diffs by hash (diffIndexSQL names it alike).
-	stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(table+colHash)+" ON "+quoteIdent(table)+" ("+quoteIdent(colHash)+")")
 	sets := append([][]string{}, unique...)
 	if len(pk) > 0 {
 		sets = append([][]string{pk}, sets...)

@@ -35,22 +35,35 @@ func TestExploreRecordByID(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			h := exploreServer(t, d.URL(t))
 			src := exploreRows[41]
-			rec := get(h, base+"/travaux/records/"+src.ID, nil) // the fixture's hashes are the ids
+			recID := src.ID + "0000002a" // the fixture's digest (its id), then the row number 42 in hex
+			rec := get(h, base+"/travaux/records/"+recID, nil)
 			require.Equal(t, 200, rec.Code, rec.Body.String())
-			require.JSONEq(t, `{"_id":"`+src.ID+`","id":"`+src.ID+`","commune":"`+src.Commune+`","montant":`+jsonNum(src.Montant)+`,"nb":`+jsonNum(float64(src.Nb))+`,"date":"`+src.Date+`"}`, rec.Body.String())
+			require.JSONEq(t, `{"_id":"`+recID+`","id":"`+src.ID+`","commune":"`+src.Commune+`","montant":`+jsonNum(src.Montant)+`,"nb":`+jsonNum(float64(src.Nb))+`,"date":"`+src.Date+`"}`, rec.Body.String())
 			require.NotEmpty(t, rec.Header().Get("ETag"))
 
 			// _id is selectable and filterable in records.
-			rec = get(h, base+"/travaux/records", url.Values{"select": {"_id, commune"}, "where": {`_id = "` + src.ID + `"`}})
+			rec = get(h, base+"/travaux/records", url.Values{"select": {"_id, commune"}, "where": {`_id = "` + recID + `"`}})
 			require.Equal(t, 200, rec.Code, rec.Body.String())
 			var r recordsReply
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r))
-			require.Equal(t, []map[string]any{{"_id": src.ID, "commune": src.Commune}}, r.Results)
+			require.Equal(t, []map[string]any{{"_id": recID, "commune": src.Commune}}, r.Results)
+			// Every id of the selection answers its own record.
+			rec = get(h, base+"/travaux/records", url.Values{"select": {"_id, id"}, "where": {`commune = "Bron"`}, "limit": {"5"}})
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r))
+			require.Len(t, r.Results, 5)
+			for _, x := range r.Results {
+				one := get(h, base+"/travaux/records/"+x["_id"].(string), nil)
+				require.Equal(t, 200, one.Code)
+				require.Contains(t, one.Body.String(), `"id":"`+x["id"].(string)+`"`)
+			}
+			// A digest with another row number (an id of another release) is unknown.
+			require.Equal(t, 404, get(h, base+"/travaux/records/"+src.ID+"0000002b", nil).Code)
+			require.Equal(t, 400, get(h, base+"/travaux/records", url.Values{"where": {`_id > "x"`}}).Code)
 			// …but is not part of the default fields.
 			rec = get(h, base+"/travaux/records", url.Values{"limit": {"1"}})
 			require.NotContains(t, rec.Body.String(), `"_id"`)
 
-			for _, id := range []string{"nope", "r001'%20OR%20'1'='1", "%00", "r001%3B%20DROP%20TABLE%20users"} {
+			for _, id := range []string{"nope", "r001'%20OR%20'1'='1", "%00", "r001%3B%20DROP%20TABLE%20users", "r0010000000A", "r001ffffffff", "zzzzzzzzz"} {
 				rec := get(h, base+"/travaux/records/"+id, nil)
 				require.Equal(t, 404, rec.Code, id)
 				require.JSONEq(t, `{"error_code":"NoSuchRecord","message":"Unknown record: `+mustUnescape(t, id)+`"}`, rec.Body.String())
@@ -58,7 +71,7 @@ func TestExploreRecordByID(t *testing.T) {
 			rec = get(h, base+"/travaux/records/"+strings.Repeat("a", 300), nil)
 			require.Equal(t, 404, rec.Code)
 			for _, ds := range []string{"secret", "vide", "inconnu"} {
-				rec := get(h, base+"/"+ds+"/records/r001", nil)
+				rec := get(h, base+"/"+ds+"/records/r00100000001", nil)
 				require.Equal(t, 404, rec.Code, ds)
 				require.Contains(t, rec.Body.String(), `"NoSuchDataset"`)
 				require.NotContains(t, rec.Body.String(), "Lyon")
@@ -335,7 +348,7 @@ func TestExploreLangTimezone(t *testing.T) {
 				rec := get(h, arbres+"/records", q)
 				require.Equal(t, 200, rec.Code, rec.Body.String())
 				require.JSONEq(t, `{"total_count":1,"results":[{"id":"`+src.ID+`","vu":"`+tc.want+`"}]}`, rec.Body.String(), tc.tz)
-				one := get(h, arbres+"/records/h"+src.ID, url.Values{"timezone": {tc.tz}})
+				one := get(h, arbres+"/records/h"+src.ID+"00000007", url.Values{"timezone": {tc.tz}})
 				require.Equal(t, 200, one.Code, one.Body.String())
 				require.Contains(t, one.Body.String(), `"vu":"`+tc.want+`"`)
 				csv := get(h, arbres+"/exports/csv", q)
@@ -349,7 +362,7 @@ func TestExploreLangTimezone(t *testing.T) {
 				{"timezone": {"Mars/Olympus"}}, {"timezone": {"../../../etc/passwd"}}, {"timezone": {"Local"}},
 				{"timezone": {"/etc/localtime"}}, {"timezone": {strings.Repeat("A", 5000)}}, {"timezone": {"Europe/Paris\x00"}},
 			} {
-				for _, p := range []string{"/records", "/exports/csv", "/records/ha001"} {
+				for _, p := range []string{"/records", "/exports/csv", "/records/ha00100000001"} {
 					rec := get(h, arbres+p, q)
 					require.Equal(t, 400, rec.Code, "%s %v: %s", p, q, rec.Body.String())
 					require.Contains(t, rec.Body.String(), `"InvalidRESTParameterError"`)
