@@ -181,6 +181,11 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":        anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json":       anyone(),
 	"GET /api/explore/v2.1/catalog/datasets/:id/facets":             anyone(),
+	// explore exports (issue #12)
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/jsonl":   anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/geojson": anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/xlsx":    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/parquet": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -318,6 +323,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/forms/:id", "/forms/unknown-form",
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
+		"/records/:record_id", "/records/00000000000000000000000000000000000000001", // explore (issue #12): no such record
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

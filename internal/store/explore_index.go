@@ -30,6 +30,11 @@ import (
 // about a second per million rows at load on SQLite).
 const MaxIndexFields = 2
 
+// maxFTSColumns bounds the text columns of a full-text index: PostgreSQL
+// refuses to build one over the widest releases ("row is too big"), whose
+// search() then runs on LIKE.
+const maxFTSColumns = 32
+
 // ftsName is the full-text index (table on SQLite) of a release table.
 func ftsName(table string) string { return table + "_fts" }
 
@@ -82,7 +87,7 @@ func exploreIndexSQL(dialect, table string, cols ReleaseColumns, fields []string
 	// of three text columns on the project's machine (modernc.org/sqlite),
 	// ten times the whole release load; search() stays on LIKE there.
 	text := textColumns(cols)
-	if len(text) == 0 {
+	if len(text) == 0 || len(text) > maxFTSColumns {
 		return stmts
 	}
 	return append(stmts, "CREATE INDEX IF NOT EXISTS "+quoteIdent(ftsName(table))+" ON "+quoteIdent(table)+" USING GIN ("+tsvectorSQL(text)+")")
