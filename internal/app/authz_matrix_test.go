@@ -176,12 +176,6 @@ var matrix = map[string]access{
 	"POST /designer/try/:id/tasks/:task/complete": inAnyDept("designer", "admin"),
 	"POST /designer/try/:id/cancel":               inAnyDept("designer", "admin"),
 	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
-	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
 	// The DCAT-AP catalog and the catalog exports (h/portal).
 	"GET /catalog":                               anyone(),
 	"GET /catalog/:id":                           anyone(),
@@ -192,20 +186,32 @@ var matrix = map[string]access{
 	"GET /api/explore/v2.1/catalog/exports/json": anyone(),
 	"GET /api/explore/v2.1/catalog/exports/dcat": anyone(),
 	// The public API's gateway (h/apigw): staff JSON API, the reuser's own usage.
-	"GET /api/v1/apikeys":             inAnyDept("steward", "admin"),
-	"POST /api/v1/apikeys":            inAnyDept("admin"),
-	"POST /api/v1/apikeys/:id/rotate": inAnyDept("admin"),
-	"POST /api/v1/apikeys/:id/revoke": inAnyDept("admin"),
-	"PUT /api/v1/apikeys/:id/expiry":  inAnyDept("admin"),
-	"GET /api/v1/apiplans":            inAnyDept("steward", "admin"),
-	"POST /api/v1/apiplans":           inAnyDept("admin"),
-	"PUT /api/v1/apiplans/:id":        inAnyDept("admin"),
-	"DELETE /api/v1/apiplans/:id":     inAnyDept("admin"),
-	"GET /api/v1/apiconsumers":        inAnyDept("steward", "admin"),
-	"POST /api/v1/apiconsumers":       inAnyDept("admin"),
-	"GET /api/v1/apiusage":            inAnyDept("steward", "admin"),
-	"GET /api/v1/apiusage/export.csv": inAnyDept("admin"),
-	"GET /api/explore/v2.1/usage":     apiKeyOnly(),
+	"GET /api/v1/apikeys":                                           inAnyDept("steward", "admin"),
+	"POST /api/v1/apikeys":                                          inAnyDept("admin"),
+	"POST /api/v1/apikeys/:id/rotate":                               inAnyDept("admin"),
+	"POST /api/v1/apikeys/:id/revoke":                               inAnyDept("admin"),
+	"PUT /api/v1/apikeys/:id/expiry":                                inAnyDept("admin"),
+	"GET /api/v1/apiplans":                                          inAnyDept("steward", "admin"),
+	"POST /api/v1/apiplans":                                         inAnyDept("admin"),
+	"PUT /api/v1/apiplans/:id":                                      inAnyDept("admin"),
+	"DELETE /api/v1/apiplans/:id":                                   inAnyDept("admin"),
+	"GET /api/v1/apiconsumers":                                      inAnyDept("steward", "admin"),
+	"POST /api/v1/apiconsumers":                                     inAnyDept("admin"),
+	"GET /api/v1/apiusage":                                          inAnyDept("steward", "admin"),
+	"GET /api/v1/apiusage/export.csv":                               inAnyDept("admin"),
+	"GET /api/explore/v2.1/usage":                                   apiKeyOnly(),
+	"GET /api/explore/v2.1/catalog/datasets":                        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id":                    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records":            anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records/:record_id": anyone(), // explore (issue #12)
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json":       anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/facets":             anyone(),
+	// explore exports (issue #12)
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/jsonl":   anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/geojson": anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/xlsx":    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/parquet": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -346,6 +352,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/try/:id", "/try/sandbox-matrix", // the designer's sandbox (h/sandbox): no such run
 		"/tasks/:task/", "/tasks/x/",
 		"/catalog/:id", "/catalog/"+f.dataset, // the public portal (h/portal)
+		"/records/:record_id", "/records/00000000000000000000000000000000000000001", // explore (issue #12): no such record
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ var exploreRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records", Public: true},
+	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records/:record_id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/csv", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/json", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/facets", Public: true},
@@ -49,10 +51,12 @@ func (s *Server) registerExplore() {
 	g.GET("/catalog/datasets", s.exploreCatalog)
 	g.GET("/catalog/datasets/:id", s.exploreDataset)
 	g.GET("/catalog/datasets/:id/records", s.exploreRecords)
+	g.GET("/catalog/datasets/:id/records/:record_id", s.exploreRecord)
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
 	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
 	g.GET("/usage", s.exploreUsage) // the reuser's own usage (apigw.go)
+	s.registerExploreExports(g)
 }
 
 // exploreError is Opendatasoft's error body.
@@ -75,6 +79,10 @@ func (s *Server) exploreFail(c echo.Context, err error) error {
 		return c.JSON(http.StatusBadRequest, exploreError{"ODSQLError", qe.Error()})
 	case errors.As(err, &pe):
 		return c.JSON(http.StatusBadRequest, exploreError{"InvalidRESTParameterError", pe.Msg})
+	case errors.Is(err, service.ErrRecordNotFound):
+		var se *service.Error
+		errors.As(err, &se)
+		return c.JSON(http.StatusNotFound, exploreError{"NoSuchRecord", se.Msg})
 	case service.KindOf(err) == service.NotFound:
 		return c.JSON(http.StatusNotFound, exploreError{"NoSuchDataset", err.Error()})
 	}
@@ -102,6 +110,8 @@ func odsType(kind string) string {
 		return "date"
 	case store.KindTimestamp:
 		return "datetime"
+	case store.KindGeopoint:
+		return "geo_point_2d"
 	}
 	return "text"
 }
@@ -140,7 +150,8 @@ func (s *Server) exploreCatalog(c echo.Context) error {
 			return s.exploreFail(c, &service.ParamError{Msg: p + " is not supported on the catalog yet"})
 		}
 	}
-	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset")}, false)
+	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset"),
+		Lang: c.QueryParam("lang"), Timezone: c.QueryParam("timezone")}, false)
 	if err != nil {
 		return s.exploreFail(c, err)
 	}
@@ -195,6 +206,7 @@ func exploreParams(c echo.Context) service.ExploreParams {
 	return service.ExploreParams{
 		Select: q.Get("select"), Where: q.Get("where"), GroupBy: q.Get("group_by"), OrderBy: q.Get("order_by"),
 		Refine: q["refine"], Exclude: q["exclude"], Limit: q.Get("limit"), Offset: q.Get("offset"),
+		Lang: q.Get("lang"), Timezone: q.Get("timezone"),
 	}
 }
 
@@ -243,23 +255,54 @@ func (s *Server) exploreRecords(c echo.Context) error {
 	return w.Flush()
 }
 
-// exploreExport streams an export: begin is called once the query is
-// known to be valid (before any byte is written, errors answer 400/404).
-func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin func(w *bufio.Writer, names []string) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
+// exploreRecord answers one record, {"_id", fields…}.
+func (s *Server) exploreRecord(c echo.Context) error {
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
+	id := c.Param("record_id")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	names, row, err := s.svc.ExploreRecord(c.Request().Context(), pd, id, exploreParams(c))
+	if err != nil {
+		return s.exploreFail(c, err)
+	}
+	resp := c.Response()
+	resp.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	resp.WriteHeader(http.StatusOK)
+	w := bufio.NewWriter(resp)
+	if err := writeRecord(w, names, row); err != nil {
+		return err
+	}
+	w.WriteByte('\n')
+	return w.Flush()
+}
+
+// exploreExport streams an export: check may refuse the output columns
+// (400, nothing written); begin is called once the query is known to be
+// valid (before any byte is written, errors answer 400/404).
+func (s *Server) exploreExport(c echo.Context, contentType, ext string, check func(cols []store.ReleaseColumn) error, begin func(w *bufio.Writer, cols []store.ReleaseColumn) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
 	pd, done, err := s.exploreRelease(c)
 	if done {
 		return err
 	}
 	resp := c.Response()
 	var w *bufio.Writer
-	names := func(n []string) error {
+	cols := func(cs []store.ReleaseColumn) error {
+		if check != nil {
+			if err := check(cs); err != nil {
+				return err
+			}
+		}
 		resp.Header().Set(echo.HeaderContentType, contentType)
 		resp.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+pd.Dataset.ID+"."+ext+`"`)
 		resp.WriteHeader(http.StatusOK)
 		w = bufio.NewWriterSize(resp, 64<<10)
-		return begin(w, n)
+		return begin(w, cs)
 	}
-	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), names, func(r []any) error { return row(w, r) })
+	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), cols, func(r []any) error { return row(w, r) })
 	if err != nil {
 		if w == nil {
 			return s.exploreFail(c, err)
@@ -275,12 +318,20 @@ func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin fu
 	return w.Flush()
 }
 
+func fieldNames(cols []store.ReleaseColumn) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Field
+	}
+	return out
+}
+
 func (s *Server) exploreExportJSON(c echo.Context) error {
 	var names []string
 	n := 0
-	return s.exploreExport(c, echo.MIMEApplicationJSON, "json",
-		func(w *bufio.Writer, ns []string) error {
-			names = ns
+	return s.exploreExport(c, echo.MIMEApplicationJSON, "json", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
+			names = fieldNames(cols)
 			return w.WriteByte('[')
 		},
 		func(w *bufio.Writer, row []any) error {
@@ -315,14 +366,14 @@ func (s *Server) exploreExportCSV(c echo.Context) error {
 	}
 	var cw *csv.Writer
 	rec := []string{}
-	return s.exploreExport(c, "text/csv; charset=utf-8", "csv",
-		func(w *bufio.Writer, names []string) error {
+	return s.exploreExport(c, "text/csv; charset=utf-8", "csv", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
 			if bom {
 				w.WriteString("\uFEFF")
 			}
 			cw = csv.NewWriter(w)
 			cw.Comma = delim
-			return cw.Write(names)
+			return cw.Write(fieldNames(cols))
 		},
 		func(w *bufio.Writer, row []any) error {
 			rec = rec[:0]
@@ -349,6 +400,8 @@ func csvValue(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
+	case store.GeoPoint: // Opendatasoft's CSV form of a geo_point_2d: "lat, lon"
+		return strconv.FormatFloat(x.Lat, 'f', -1, 64) + ", " + strconv.FormatFloat(x.Lon, 'f', -1, 64)
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
