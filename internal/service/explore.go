@@ -69,10 +69,22 @@ func (s *Service) PublicDatasets(ctx context.Context, limit, offset int) (int, [
 // release; NotFound for unknown, private or unexposed datasets alike (the
 // public does not learn that a private dataset exists).
 func (s *Service) PublicDataset(ctx context.Context, id string) (PublicDataset, error) {
-	notFound := Errorf(NotFound, "Unknown dataset: %s", id)
 	if !store.ValidDatasetID(id) {
-		return PublicDataset{}, notFound
+		return PublicDataset{}, Errorf(NotFound, "Unknown dataset: %s", id)
 	}
+	gen := s.store.MetaGeneration()
+	if pd, ok := s.public.get(id, gen); ok {
+		return pd, nil
+	}
+	pd, err := s.publicDataset(ctx, id)
+	if err == nil {
+		s.public.put(id, gen, pd)
+	}
+	return pd, err
+}
+
+func (s *Service) publicDataset(ctx context.Context, id string) (PublicDataset, error) {
+	notFound := Errorf(NotFound, "Unknown dataset: %s", id)
 	d, err := s.store.Dataset(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return PublicDataset{}, notFound

@@ -58,6 +58,7 @@ type exploreSQL struct {
 	grouped bool // GROUP BY, or aggregates without it (one row)
 	oneRow  bool
 	loc     *time.Location
+	used    []ReleaseColumn // the fields filtered on (see noteQuery)
 }
 
 type compiler struct {
@@ -67,6 +68,7 @@ type compiler struct {
 	cols    map[string]ReleaseColumn
 	order   []ReleaseColumn
 	args    []any
+	used    []ReleaseColumn // the fields filtered on (where, refine, exclude)
 }
 
 func cerr(clause string, pos int, format string, a ...any) error {
@@ -82,6 +84,9 @@ func (c *compiler) field(clause string, f *odsql.Field) (ReleaseColumn, error) {
 	col, ok := c.cols[f.Name]
 	if !ok {
 		return ReleaseColumn{}, cerr(clause, f.Pos, "unknown field %q", f.Name)
+	}
+	if clause == "where" {
+		c.used = append(c.used, col)
 	}
 	return col, nil
 }
@@ -709,6 +714,7 @@ func compileExplore(dialect string, rel Release, q ExploreQuery, fts ...bool) (e
 	}
 	out.args = c.args
 	out.loc = q.Location
+	out.used = c.used
 	return out, nil
 }
 
@@ -734,6 +740,7 @@ func (c *compiler) facet(clause string, fv FieldValue) (string, error) {
 	if !ok {
 		return "", cerr(clause, 1, "unknown field %q", fv.Field)
 	}
+	c.used = append(c.used, col)
 	var val any = fv.Value
 	switch col.Kind {
 	case KindGeopoint:
@@ -766,6 +773,7 @@ func (s *Store) ExploreRecords(ctx context.Context, rel Release, q ExploreQuery)
 	if err != nil {
 		return ExploreResult{}, err
 	}
+	s.noteQuery(rel, cq.used)
 	res := ExploreResult{Names: cq.names, Rows: [][]any{}}
 	err = s.exploreRows(ctx, rel, cq, q.Limit, q.Offset, func(row []any) error {
 		res.Rows = append(res.Rows, row)
@@ -814,6 +822,7 @@ func (s *Store) ExploreStreamColumns(ctx context.Context, rel Release, q Explore
 	if err != nil {
 		return err
 	}
+	s.noteQuery(rel, cq.used)
 	out := make([]ReleaseColumn, len(cq.names))
 	for i := range cq.names {
 		out[i] = ReleaseColumn{Field: cq.names[i], Kind: cq.kinds[i]}
