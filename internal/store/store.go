@@ -125,8 +125,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			s.db.Close()
 			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 		}
-		s.rdb.SetMaxOpenConns(16)
-		s.rdb.SetMaxIdleConns(16)
+		s.rdb.SetMaxOpenConns(8)
+		s.rdb.SetMaxIdleConns(8)
 		s.counters = s.db
 		s.autoIdx = newAutoIndexer()
 	}

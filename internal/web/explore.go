@@ -3,7 +3,6 @@ package web
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -364,28 +365,92 @@ func (s *Server) exploreExportCSV(c echo.Context) error {
 		}
 		bom = v
 	}
-	var cw *csv.Writer
-	rec := []string{}
+	var buf []byte
 	return s.exploreExport(c, "text/csv; charset=utf-8", "csv", nil,
 		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
 			if bom {
 				w.WriteString("\uFEFF")
 			}
-			cw = csv.NewWriter(w)
-			cw.Comma = delim
-			return cw.Write(fieldNames(cols))
+			for i, n := range fieldNames(cols) {
+				if i > 0 {
+					buf = utf8.AppendRune(buf, delim)
+				}
+				buf = appendCSVField(buf, n, delim)
+			}
+			buf = append(buf, '\n')
+			_, err := w.Write(buf)
+			return err
 		},
 		func(w *bufio.Writer, row []any) error {
-			rec = rec[:0]
-			for _, v := range row {
-				rec = append(rec, csvValue(v))
+			buf = buf[:0]
+			for i, v := range row {
+				if i > 0 {
+					buf = utf8.AppendRune(buf, delim)
+				}
+				buf = appendCSVValue(buf, v, delim)
 			}
-			return cw.Write(rec)
+			buf = append(buf, '\n')
+			_, err := w.Write(buf)
+			return err
 		},
-		func(w *bufio.Writer) error {
-			cw.Flush()
-			return cw.Error()
-		})
+		func(w *bufio.Writer) error { return nil })
+}
+
+// appendCSVValue appends v as a CSV field: csvValue's text, without its
+// allocations for numbers.
+func appendCSVValue(b []byte, v any, delim rune) []byte {
+	switch x := v.(type) {
+	case nil:
+		return b
+	case string:
+		return appendCSVField(b, x, delim)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	}
+	return appendCSVField(b, csvValue(v), delim)
+}
+
+// appendCSVField appends a field as encoding/csv's Writer writes it (the
+// same bytes: quoted when it holds the delimiter, a quote, a line break,
+// starts with a space or is \., quotes doubled, \n line ends).
+func appendCSVField(b []byte, f string, delim rune) []byte {
+	if !csvNeedsQuotes(f, delim) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(f, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, f[:i+1]...)
+		b = append(b, '"')
+		f = f[i+1:]
+	}
+	b = append(b, f...)
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's fieldNeedsQuotes (the delimiters
+// accepted are ASCII).
+func csvNeedsQuotes(f string, delim rune) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\n' || c == '\r' || c == '"' || c == byte(delim) {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 func csvValue(v any) string {
