@@ -212,7 +212,7 @@ func benchRecordsVsEcho(b *testing.B, d storetest.Dialect, f *benchFixture) {
 				resp.Body.Close()
 			}
 			f.st.WaitAutoIndexes()
-			b.Logf("%s: warm-up (%d queries, index built on SQLite) %s", d.Name, store.AutoIndexAfter, time.Since(t0).Round(time.Millisecond))
+			b.Logf("%s: warm-up (%d queries; on SQLite, until the index they call for is built) %s", d.Name, store.AutoIndexAfter, time.Since(t0).Round(time.Millisecond))
 			e := echo.New()
 			e.HideBanner, e.HidePort = true, true
 			e.GET("/records", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, body) })
