@@ -110,6 +110,25 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 			}
 		}
 	}
+	// Facet candidates (enumerated and boolean fields), then dates (sorts):
+	// indexed for the public API (store.MaxIndexFields at most).
+	var indexFields []string
+	if sch != nil {
+		var dates []string
+		for i, h := range header {
+			f, ok := sch.Field(h)
+			if !ok || anonymised[h] {
+				continue
+			}
+			switch {
+			case len(f.Descriptor().Constraints.Enum) > 0 || cols[i].Kind == store.KindBoolean:
+				indexFields = append(indexFields, h)
+			case cols[i].Kind == store.KindDate || cols[i].Kind == store.KindTimestamp:
+				dates = append(dates, h)
+			}
+		}
+		indexFields = append(indexFields, dates...)
+	}
 	var pk []string
 	var unique [][]string
 	if sch != nil {
@@ -194,7 +213,7 @@ func (d *Data) release(ctx context.Context, in workflows.ActivityInput) (workflo
 	}
 	nr := store.NewRelease{DatasetID: ds.ID, Key: runKey(in, src), InstanceID: in.InstanceID, FileID: fileID,
 		OriginalSHA: original, NormalizedSHA: src, SchemaName: ds.SchemaName, SchemaVersion: version,
-		Columns: cols, PrimaryKey: pk, Unique: unique, ReportID: reportID, Anonymisation: anonRecord}
+		Columns: cols, PrimaryKey: pk, Unique: unique, IndexFields: indexFields, ReportID: reportID, Anonymisation: anonRecord}
 	total := expectedRows(in)
 	step := "load"
 	nr.Step = func(s string) { step = s; progress(ctx, s, total, total) }
@@ -261,6 +280,8 @@ func columnKind(typ string) string {
 		return store.KindDate
 	case "datetime":
 		return store.KindTimestamp
+	case "geopoint":
+		return store.KindGeopoint
 	}
 	return store.KindText
 }
@@ -278,6 +299,9 @@ func fitsKind(kind string, v any) bool {
 		return ok
 	case store.KindDate, store.KindTimestamp:
 		_, ok := v.(time.Time)
+		return ok
+	case store.KindGeopoint:
+		_, ok := store.AsGeoPoint(v)
 		return ok
 	}
 	return true

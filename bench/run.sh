@@ -185,8 +185,18 @@ t_mdm() {
 	run go test -vet=off -count="$COUNT" -run '^$' -bench . ./internal/mdm/
 }
 
+# The public records API (docs/benchmarks.md, Public records API): a
+# release of ROWS rows, a records query at 32 concurrent connections over
+# loopback vs a trivial Echo handler (same run), and the full CSV export
+# (rows/s, peak heap); SQLite and, with TEST_POSTGRES_URL, PostgreSQL.
+t_explore() {
+	header "public records API: records vs Echo, CSV export, $ROWS rows, $RUNS runs"
+	run env CIVICFLOW_BENCH_ROWS="$ROWS" BENCH_SECONDS="${BENCH_SECONDS:-5}" go test -vet=off -count=1 -run '^$' \
+		-bench '^BenchmarkExploreAPI$' -benchtime "${RUNS}x" -timeout 60m ./internal/web/
+}
+
 targets=(interpreter interpreter-testenv roundtrip engine release inbox pages coldstart coldstart-inprocess policies designer
-	tableschema tableschema-each tableschema-js harmonise mdm)
+	tableschema tableschema-each tableschema-js harmonise mdm explore)
 
 usage() {
 	echo "usage: bench/run.sh TARGET..."

@@ -183,12 +183,6 @@ var matrix = map[string]access{
 	"GET /developers":                                         anyone(),
 	"GET /developers/api/:id":                                 anyone(),
 	// The public records API (Opendatasoft Explore v2.1): read-only, open to anyone.
-	"GET /api/explore/v2.1/catalog/datasets":                  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id":              anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/records":      anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":  anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json": anyone(),
-	"GET /api/explore/v2.1/catalog/datasets/:id/facets":       anyone(),
 	// The DCAT-AP catalog and the catalog exports (h/portal).
 	"GET /catalog":                               anyone(),
 	"GET /catalog/:id":                           anyone(),
@@ -233,16 +227,28 @@ var matrix = map[string]access{
 	"GET /developers/limites":                     anyone(),
 	"GET /developers/statut":                      anyone(),
 	// The public API's staff pages (h/devpages): the admin role.
-	"GET /admin/api":                               inAnyDept("admin"),
-	"GET /admin/api/reutilisateurs/:id":            inAnyDept("admin"),
-	"POST /admin/api/reutilisateurs/:id/verifier":  inAnyDept("admin"),
-	"POST /admin/api/reutilisateurs/:id/suspendre": inAnyDept("admin"),
-	"POST /admin/api/reutilisateurs/:id/retablir":  inAnyDept("admin"),
-	"POST /admin/api/cles/:id/revoquer":            inAnyDept("admin"),
-	"GET /admin/api/offres":                        inAnyDept("admin"),
-	"GET /admin/api/offres/:id":                    inAnyDept("admin"),
-	"POST /admin/api/offres/:id":                   inAnyDept("admin"),
-	"GET /admin/api/usage":                         inAnyDept("admin"),
+	"GET /admin/api":                                                inAnyDept("admin"),
+	"GET /admin/api/reutilisateurs/:id":                             inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/verifier":                   inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/suspendre":                  inAnyDept("admin"),
+	"POST /admin/api/reutilisateurs/:id/retablir":                   inAnyDept("admin"),
+	"POST /admin/api/cles/:id/revoquer":                             inAnyDept("admin"),
+	"GET /admin/api/offres":                                         inAnyDept("admin"),
+	"GET /admin/api/offres/:id":                                     inAnyDept("admin"),
+	"POST /admin/api/offres/:id":                                    inAnyDept("admin"),
+	"GET /admin/api/usage":                                          inAnyDept("admin"),
+	"GET /api/explore/v2.1/catalog/datasets":                        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id":                    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records":            anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/records/:record_id": anyone(), // explore (issue #12)
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/csv":        anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/json":       anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/facets":             anyone(),
+	// explore exports (issue #12)
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/jsonl":   anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/geojson": anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/xlsx":    anyone(),
+	"GET /api/explore/v2.1/catalog/datasets/:id/exports/parquet": anyone(),
 }
 
 // lastRoutes change the objects the other routes use: they run at the end,
@@ -388,6 +394,7 @@ func (f fixtures) fill(t *testing.T, path string) string {
 		"/catalog/:id", "/catalog/"+f.dataset, // the public portal (h/portal)
 		"/:node/", "/x/", // the sandbox's service tasks, timers and incidents (h/try)
 		"/developers/api/:id", "/developers/api/"+f.dataset, // the try-it view (h/try)
+		"/records/:record_id", "/records/00000000000000000000000000000000000000001", // explore (issue #12): no such record
 	)
 	out := r.Replace(path)
 	require.NotContains(t, out, ":", "no fixture for %s", path)

@@ -122,6 +122,35 @@ type Call struct {
 	Arg  Expr   // nil for count(*)
 }
 
+// DatePart is a date function over a field: year(f), month(f), day(f),
+// hour(f), minute(f) or second(f); its value is an integer.
+type DatePart struct {
+	Pos   int
+	Name  string // lower case
+	Field Field
+}
+
+// DateParts are the date functions.
+var DateParts = map[string]bool{"year": true, "month": true, "day": true, "hour": true, "minute": true, "second": true}
+
+// Geo is a geographic filter on a geopoint field:
+// within_distance(f, geom'POINT(lon lat)', 10km) (Meters > 0) or
+// in_bbox(f, lat1, lon1, lat2, lon2) (BBox: the two corners).
+type Geo struct {
+	Pos      int
+	Name     string // "within_distance" or "in_bbox"
+	Field    Field
+	Lon, Lat float64 // within_distance: the centre
+	Meters   float64
+	BBox     [4]float64 // in_bbox: lat1, lon1, lat2, lon2
+}
+
+// Position implements Expr.
+func (x *DatePart) Position() int { return x.Pos }
+
+// Position implements Expr.
+func (x *Geo) Position() int { return x.Pos }
+
 // Position implements Expr.
 func (x *Literal) Position() int { return x.Pos }
 

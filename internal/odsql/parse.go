@@ -1,6 +1,9 @@
 package odsql
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -330,6 +333,9 @@ func (p *parser) predicate() (Expr, error) {
 	if isKw(t, "search") && p.toks[p.i+1].kind == tPunct && p.toks[p.i+1].text == "(" {
 		return p.search()
 	}
+	if (isKw(t, "within_distance") || isKw(t, "in_bbox")) && p.toks[p.i+1].kind == tPunct && p.toks[p.i+1].text == "(" {
+		return p.geo()
+	}
 	x, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -467,6 +473,18 @@ func (p *parser) operand() (Expr, error) {
 			if s := p.peek(); s.kind == tPunct && s.text == "(" {
 				return p.call(t, low)
 			}
+		case "year", "month", "day", "hour", "minute", "second":
+			if s := p.peek(); s.kind == tPunct && s.text == "(" {
+				p.next()
+				f, err := p.fieldArg(low)
+				if err != nil {
+					return nil, err
+				}
+				if err := p.expectPunct(")"); err != nil {
+					return nil, err
+				}
+				return &DatePart{Pos: t.pos, Name: low, Field: f}, nil
+			}
 		}
 		if isKeyword(t.text) {
 			return nil, p.unexpected(t)
@@ -474,6 +492,117 @@ func (p *parser) operand() (Expr, error) {
 		return &Field{Pos: t.pos, Name: t.text}, nil
 	}
 	return nil, p.unexpected(t)
+}
+
+// fieldArg reads a field name argument of fn.
+func (p *parser) fieldArg(fn string) (Field, error) {
+	a := p.next()
+	if a.kind != tIdent && a.kind != tQuoted || a.kind == tIdent && isKeyword(a.text) {
+		return Field{}, p.errAt(a.pos, fn+"() expects a field name")
+	}
+	return Field{Pos: a.pos, Name: a.text}, nil
+}
+
+// number reads a number argument of fn.
+func (p *parser) number(fn string) (float64, error) {
+	a := p.next()
+	if a.kind != tNumber {
+		return 0, p.errAt(a.pos, fn+"() expects a number here")
+	}
+	f, _ := strconv.ParseFloat(a.text, 64)
+	return f, nil
+}
+
+// distanceUnits are the units of within_distance, in meters.
+var distanceUnits = map[string]float64{"mm": 0.001, "cm": 0.01, "m": 1, "km": 1000, "mi": 1609.344, "yd": 0.9144, "ft": 0.3048}
+
+// geo parses within_distance(f, geom'POINT(lon lat)', 10km) and
+// in_bbox(f, lat1, lon1, lat2, lon2).
+func (p *parser) geo() (Expr, error) {
+	t := p.next()
+	p.next() // (
+	name := strings.ToLower(t.text)
+	g := &Geo{Pos: t.pos, Name: name}
+	var err error
+	if g.Field, err = p.fieldArg(name); err != nil {
+		return nil, err
+	}
+	if err := p.expectPunct(","); err != nil {
+		return nil, err
+	}
+	if name == "in_bbox" {
+		for i := range g.BBox {
+			if i > 0 {
+				if err := p.expectPunct(","); err != nil {
+					return nil, err
+				}
+			}
+			pos := p.peek().pos
+			if g.BBox[i], err = p.number(name); err != nil {
+				return nil, err
+			}
+			if lim := [4]float64{90, 180, 90, 180}[i]; math.Abs(g.BBox[i]) > lim {
+				return nil, p.errAt(pos, fmt.Sprintf("in_bbox(): %s out of range (at most %g in absolute value)", [4]string{"lat1", "lon1", "lat2", "lon2"}[i], lim))
+			}
+		}
+	} else {
+		kw := p.next()
+		s := p.next()
+		if !isKw(kw, "geom") || s.kind != tString {
+			return nil, p.errAt(kw.pos, "within_distance() expects a point geom'POINT(lon lat)'")
+		}
+		if g.Lon, g.Lat, err = parsePoint(s.text); err != nil {
+			return nil, p.errAt(s.pos, "within_distance(): "+err.Error())
+		}
+		if err := p.expectPunct(","); err != nil {
+			return nil, err
+		}
+		pos := p.peek().pos
+		d, err := p.number(name)
+		if err != nil {
+			return nil, err
+		}
+		unit := "m"
+		if u := p.peek(); u.kind == tIdent {
+			unit = strings.ToLower(u.text)
+			p.next()
+		}
+		k, ok := distanceUnits[unit]
+		if !ok {
+			return nil, p.errAt(pos, "within_distance(): unknown unit "+strconv.Quote(unit)+" (m, km, mi, yd, ft, cm, mm)")
+		}
+		g.Meters = d * k
+		if !(g.Meters > 0) || g.Meters > 20_100_000 {
+			return nil, p.errAt(pos, "within_distance(): the distance must be positive and at most 20,100 km")
+		}
+	}
+	if err := p.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// parsePoint reads WKT "POINT(lon lat)".
+func parsePoint(s string) (lon, lat float64, err error) {
+	bad := errors.New("the point must be written POINT(lon lat), in degrees")
+	u := strings.TrimSpace(s)
+	if len(u) < 5 || !strings.EqualFold(u[:5], "point") {
+		return 0, 0, bad
+	}
+	u = strings.TrimSpace(u[5:])
+	if !strings.HasPrefix(u, "(") || !strings.HasSuffix(u, ")") {
+		return 0, 0, bad
+	}
+	parts := strings.Fields(u[1 : len(u)-1])
+	if len(parts) != 2 {
+		return 0, 0, bad
+	}
+	lon, err1 := strconv.ParseFloat(parts[0], 64)
+	lat, err2 := strconv.ParseFloat(parts[1], 64)
+	if err1 != nil || err2 != nil || math.Abs(lon) > 180 || math.Abs(lat) > 90 {
+		return 0, 0, bad
+	}
+	return lon, lat, nil
 }
 
 func (p *parser) call(name token, fn string) (Expr, error) {

@@ -29,6 +29,25 @@ func TestParseWhere(t *testing.T) {
 		{`a = 1 or b = 2 and c = 3`, `(or (= a 1) (and (= b 2) (= c 3)))`},
 		{`NOT a = null`, `(not (= a null))`},
 		{`a=-1`, `(= a -1)`},
+		{`year(d) = 2024 and month(d) >= 6`, `(and (= year(d) 2024) (>= month(d) 6))`},
+		{"HOUR(`vu le`) < 12", "(< hour(`vu le`) 12)"},
+		{`d >= date'2024-01-01T10:00:00Z'`, `(>= d date'2024-01-01T10:00:00Z')`},
+		{`within_distance(geo, geom'POINT(4.83 45.76)', 10km)`, `(within_distance geo POINT(4.83 45.76) 10000m)`},
+		{`within_distance(geo, GEOM'point( -1.5  47.2 )', 250)`, `(within_distance geo POINT(-1.5 47.2) 250m)`},
+		{`within_distance(geo, geom'POINT(0 0)', 1.5 mi) or x = 1`, `(or (within_distance geo POINT(0 0) 2414.016m) (= x 1))`},
+		{`in_bbox(geo, 45.7, 4.8, 45.8, 4.9)`, `(in_bbox geo 45.7 4.8 45.8 4.9)`},
+		{`not in_bbox(geo, -10, -10, 10, 10)`, `(not (in_bbox geo -10 -10 10 10))`},
+		{`within_distance(geo, geom'POINT(200 0)', 1km)`, ``},
+		{`within_distance(geo, geom'LINESTRING(0 0, 1 1)', 1km)`, ``},
+		{`within_distance(geo, 'POINT(0 0)', 1km)`, ``},
+		{`within_distance(geo, geom'POINT(0 0)', 1 parsec)`, ``},
+		{`within_distance(geo, geom'POINT(0 0)', -1km)`, ``},
+		{`within_distance(geo, geom'POINT(0 0)', 0)`, ``},
+		{`in_bbox(geo, 91, 0, 0, 0)`, ``},
+		{`in_bbox(geo, 1, 2, 3)`, ``},
+		{`in_bbox("geo", 1, 2, 3, 4)`, ``},
+		{`year(1) = 2`, ``},
+		{`year(d, e) = 2`, ``},
 	} {
 		x, err := ParseWhere(tc.in)
 		if tc.want == "" {
@@ -127,7 +146,7 @@ func TestParseSelectGroupOrder(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{`a = 1`, `a in (1,"2")`, `not (a like "x*") or b is not null`, `search("x")`,
-		`d >= date'2020-01-01'`, "`x y` != 'z'", `count(*) as n, sum(a)`, `a desc, b`, `((((`, `"\`, `-.5e`, `1=1; DROP TABLE x`} {
+		`d >= date'2020-01-01'`, "`x y` != 'z'", `year(d) = 2024`, `within_distance(g, geom'POINT(1 2)', 3km)`, `in_bbox(g, 1, 2, 3, 4)`, `count(*) as n, sum(a)`, `a desc, b`, `((((`, `"\`, `-.5e`, `1=1; DROP TABLE x`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -56,6 +56,14 @@ func Render(x Expr) string {
 			parts = append(parts, f.Name)
 		}
 		return "(" + strings.Join(append(parts, strconv.Quote(v.Text)), " ") + ")"
+	case *DatePart:
+		return v.Name + "(" + Render(&v.Field) + ")"
+	case *Geo:
+		f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+		if v.Name == "in_bbox" {
+			return "(in_bbox " + Render(&v.Field) + " " + f(v.BBox[0]) + " " + f(v.BBox[1]) + " " + f(v.BBox[2]) + " " + f(v.BBox[3]) + ")"
+		}
+		return "(within_distance " + Render(&v.Field) + " POINT(" + f(v.Lon) + " " + f(v.Lat) + ") " + f(v.Meters) + "m)"
 	case *Call:
 		if v.Arg == nil {
 			return v.Name + "(*)"

@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/civicflow/civicflow/internal/odsql"
@@ -33,7 +35,14 @@ type ExploreParams struct {
 	Select, Where, GroupBy, OrderBy string
 	Refine, Exclude                 []string // field:value
 	Limit, Offset                   string
+	// Lang and Timezone are Opendatasoft's lang (fr, en…; labels and
+	// messages, validated) and timezone (IANA name; timestamps in answers
+	// are rendered in it, default UTC).
+	Lang, Timezone string
 }
+
+// ExploreLangs are the values of lang Opendatasoft accepts.
+var ExploreLangs = []string{"fr", "en", "nl", "pt", "it", "ar", "de", "es", "ca", "eu", "sv"}
 
 // ParamError is a bad parameter of the public API (not an ODSQL mistake):
 // a limit out of bounds, a malformed refine.
@@ -45,31 +54,13 @@ func (e *ParamError) Error() string { return e.Msg }
 // total count: public datasets whose exposed release exists. Private
 // datasets are never listed.
 func (s *Service) PublicDatasets(ctx context.Context, limit, offset int) (int, []PublicDataset, error) {
-	all, err := s.store.Datasets(ctx, store.DatasetFilter{Visibility: store.VisibilityPublic})
+	total, list, err := s.store.PublicReleases(ctx, limit, offset)
 	if err != nil {
 		return 0, nil, err
 	}
-	var out []PublicDataset
-	for _, d := range all {
-		if d.ExposedRelease == nil {
-			continue
-		}
-		rel, err := s.store.Release(ctx, d.ID, *d.ExposedRelease)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, nil, err
-		}
-		out = append(out, PublicDataset{Dataset: d, Release: rel})
-	}
-	total := len(out)
-	if offset >= len(out) {
-		return total, []PublicDataset{}, nil
-	}
-	out = out[offset:]
-	if limit >= 0 && limit < len(out) {
-		out = out[:limit]
+	out := make([]PublicDataset, len(list))
+	for i, p := range list {
+		out[i] = PublicDataset{Dataset: p.Dataset, Release: p.Release}
 	}
 	return total, out, nil
 }
@@ -78,10 +69,22 @@ func (s *Service) PublicDatasets(ctx context.Context, limit, offset int) (int, [
 // release; NotFound for unknown, private or unexposed datasets alike (the
 // public does not learn that a private dataset exists).
 func (s *Service) PublicDataset(ctx context.Context, id string) (PublicDataset, error) {
-	notFound := Errorf(NotFound, "Unknown dataset: %s", id)
 	if !store.ValidDatasetID(id) {
-		return PublicDataset{}, notFound
+		return PublicDataset{}, Errorf(NotFound, "Unknown dataset: %s", id)
 	}
+	gen := s.store.MetaGeneration()
+	if pd, ok := s.public.get(id, gen); ok {
+		return pd, nil
+	}
+	pd, err := s.publicDataset(ctx, id)
+	if err == nil {
+		s.public.put(id, gen, pd)
+	}
+	return pd, err
+}
+
+func (s *Service) publicDataset(ctx context.Context, id string) (PublicDataset, error) {
+	notFound := Errorf(NotFound, "Unknown dataset: %s", id)
 	d, err := s.store.Dataset(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return PublicDataset{}, notFound
@@ -139,6 +142,16 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 			*spec.out = append(*spec.out, store.FieldValue{Field: f, Value: v})
 		}
 	}
+	if p.Lang != "" && !slices.Contains(ExploreLangs, strings.ToLower(p.Lang)) {
+		return q, &ParamError{Msg: "Invalid value for lang: one of " + strings.Join(ExploreLangs, ", ") + " expected"}
+	}
+	if p.Timezone != "" {
+		loc, err := loadZone(p.Timezone)
+		if err != nil {
+			return q, &ParamError{Msg: "Invalid value for timezone: " + strconv.Quote(p.Timezone) + " is not an IANA time zone (e.g. Europe/Paris, UTC)"}
+		}
+		q.Location = loc
+	}
 	maxLimit, window := ExploreMaxLimit, ExploreMaxWindow
 	if len(q.GroupBy) > 0 {
 		maxLimit, window = ExploreMaxGroupLimit, ExploreMaxGroupLimit
@@ -170,6 +183,18 @@ func ParseExplore(p ExploreParams, export bool) (store.ExploreQuery, error) {
 	return q, nil
 }
 
+// loadZone loads an IANA zone, refusing what is not a zone name (paths,
+// "Local", overlong input).
+func loadZone(name string) (*time.Location, error) {
+	if len(name) > 64 || name == "Local" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") ||
+		strings.ContainsFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+-", r))
+		}) {
+		return nil, errors.New("not a zone name")
+	}
+	return time.LoadLocation(name)
+}
+
 // ExploreRecords answers a records request on a public dataset (from
 // PublicDataset).
 func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p ExploreParams) (store.ExploreResult, error) {
@@ -180,14 +205,34 @@ func (s *Service) ExploreRecords(ctx context.Context, pd PublicDataset, p Explor
 	return s.store.ExploreRecords(ctx, pd.Release, q)
 }
 
+// ExploreRecord returns one record of a public dataset by its id (see
+// store.RecordIDField): the names and values, _id first; NotFound with
+// RecordNotFound when the release has no such record.
+// Of p, only lang and timezone apply.
+func (s *Service) ExploreRecord(ctx context.Context, pd PublicDataset, id string, p ExploreParams) ([]string, []any, error) {
+	q, err := ParseExplore(ExploreParams{Lang: p.Lang, Timezone: p.Timezone}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	names, row, err := s.store.ExploreRecord(ctx, pd.Release, id, q.Location)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, &Error{Kind: NotFound, Msg: "Unknown record: " + id, Err: ErrRecordNotFound}
+	}
+	return names, row, err
+}
+
+// ErrRecordNotFound marks the NotFound of an unknown record (the dataset
+// exists), which Opendatasoft answers with its own error code.
+var ErrRecordNotFound = errors.New("no such record")
+
 // ExploreExport streams the results of a query on a public dataset: names
 // once, then each row.
-func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, names func([]string) error, row func([]any) error) error {
+func (s *Service) ExploreExport(ctx context.Context, pd PublicDataset, p ExploreParams, cols func([]store.ReleaseColumn) error, row func([]any) error) error {
 	q, err := ParseExplore(p, true)
 	if err != nil {
 		return err
 	}
-	return s.store.ExploreStream(ctx, pd.Release, q, names, row)
+	return s.store.ExploreStreamColumns(ctx, pd.Release, q, cols, row)
 }
 
 // ExploreFacet is the values of one field with their counts, most

@@ -141,6 +141,7 @@ type Service struct {
 	auth     *auth.Service
 	temporal client.Client
 	log      *slog.Logger
+	public   publicCache // PublicDataset's answers (explore_cache.go)
 }
 
 // New builds the use cases over their dependencies.

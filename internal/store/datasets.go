@@ -162,6 +162,7 @@ func (s *Store) UpdateDataset(ctx context.Context, d *Dataset) error {
 		visibility = ?, updated_at = ? WHERE id = ?`),
 		d.Title, d.Description, d.SchemaName, d.SchemaVersion, d.Licence, d.Frequency, d.Keywords, d.Spatial,
 		d.TemporalStart, d.TemporalEnd, d.PersonalFields, d.Visibility, d.UpdatedAt, d.ID)
+	s.metaChanged()
 	if err != nil {
 		return fmt.Errorf("update dataset %q: %w", d.ID, err)
 	}
@@ -197,6 +198,7 @@ func (s *Store) WithdrawDataset(ctx context.Context, id string) error {
 
 func (s *Store) updateDataset(ctx context.Context, id, set string, arg any) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE datasets SET `+set+`, updated_at = ? WHERE id = ?`), arg, ts(time.Now()), id)
+	s.metaChanged()
 	if err != nil {
 		return fmt.Errorf("update dataset %q: %w", id, err)
 	}

@@ -12,6 +12,7 @@ var fuzzRelease = Release{DatasetID: "d", Table: "rel_x", Columns: ReleaseColumn
 	{Field: "id", Column: "f_id", Kind: KindText}, {Field: "montant", Column: "f_montant", Kind: KindNumeric},
 	{Field: "nb", Column: "f_nb", Kind: KindInteger}, {Field: "ok", Column: "f_ok", Kind: KindBoolean},
 	{Field: "d", Column: "f_d", Kind: KindDate}, {Field: "t", Column: "f_t", Kind: KindTimestamp},
+	{Field: "g", Column: "f_g", Kind: KindGeopoint},
 }}
 
 // FuzzCompileExplore: whatever the clauses, parsing and compiling never
@@ -24,6 +25,9 @@ func FuzzCompileExplore(f *testing.F) {
 		{"sum(montant), avg(nb), min(d), max(t)", `ok = true or d >= date'2024-01-01'`, "", ""},
 		{"*", `search("rue") and id like "A*" and nb in (1, 2) and t is not null`, "", "id"},
 		{"", `not (id = 'x'' OR 1=1 --')`, "", ""},
+		{"id, g", `year(d) = 2024 and hour(t) < 12 and within_distance(g, geom'POINT(4.8 45.7)', 2km)`, "", "t desc"},
+		{"", `in_bbox(g, 45.7, 4.8, 45.8, 4.9) or second(t) >= 30 or t > date'2024-01-01T10:00:00Z'`, "", ""},
+		{"_id", `_id = "abc" and search(id, "rue")`, "", ""},
 	} {
 		f.Add(s[0], s[1], s[2], s[3])
 	}

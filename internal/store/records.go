@@ -120,18 +120,29 @@ func assignColumns(in []ReleaseColumn) (ReleaseColumns, error) {
 	used := map[string]bool{}
 	for i, c := range in {
 		switch c.Kind {
-		case KindText, KindNumeric, KindInteger, KindBoolean, KindDate, KindTimestamp:
+		case KindText, KindNumeric, KindInteger, KindBoolean, KindDate, KindTimestamp, KindGeopoint:
 		case "":
 			c.Kind = KindText
 		default:
 			return nil, fmt.Errorf("column %q: unknown kind %q", c.Field, c.Kind)
 		}
 		name := columnName(c.Field)
-		for n := 2; used[name]; n++ {
+		taken := func(name string) bool {
+			for _, s := range storedColumns(ReleaseColumn{Column: name, Kind: c.Kind}) {
+				if used[s] {
+					return true
+				}
+			}
+			return used[name]
+		}
+		for n := 2; taken(name); n++ {
 			name = columnName(c.Field) + "_" + strconv.Itoa(n)
 		}
-		used[name] = true
 		c.Column = name
+		used[name] = true
+		for _, s := range storedColumns(c) {
+			used[s] = true
+		}
 		out[i] = c
 	}
 	return out, nil
@@ -159,6 +170,11 @@ func sqlType(dialect, kind string) string {
 			return "TIMESTAMPTZ"
 		}
 		return "TEXT"
+	case KindGeopoint:
+		if pg {
+			return "DOUBLE PRECISION"
+		}
+		return "REAL"
 	}
 	return "TEXT"
 }
@@ -174,16 +190,19 @@ func createTableSQL(dialect, table string, cols ReleaseColumns) string {
 	}
 	defs := []string{line, quoteIdent(colKey) + " TEXT NOT NULL", quoteIdent(colHash) + " TEXT NOT NULL"}
 	for _, c := range cols {
-		defs = append(defs, quoteIdent(c.Column)+" "+sqlType(dialect, c.Kind))
+		for _, name := range storedColumns(c) {
+			defs = append(defs, quoteIdent(name)+" "+sqlType(dialect, c.Kind))
+		}
 	}
 	return "CREATE TABLE " + quoteIdent(table) + " (" + strings.Join(defs, ", ") + ")"
 }
 
-// columnNames are the quoted columns of a release table, in insert order.
+// columnNames are the columns of a release table, in insert order (a
+// geopoint has two: see storedColumns).
 func columnNames(cols ReleaseColumns) []string {
 	names := []string{colLine, colKey, colHash}
 	for _, c := range cols {
-		names = append(names, c.Column)
+		names = append(names, storedColumns(c)...)
 	}
 	return names
 }
@@ -225,7 +244,9 @@ func indexSQL(dialect, table string, cols ReleaseColumns, pk []string, unique []
 				cs = nil
 				break
 			}
-			cs = append(cs, quoteIdent(cols[j].Column))
+			for _, name := range storedColumns(cols[j]) {
+				cs = append(cs, quoteIdent(name))
+			}
 		}
 		if len(cs) == 0 || maxKeys > 0 && len(cs) > maxKeys {
 			continue
@@ -291,7 +312,7 @@ func (s *Store) ReleaseRows(ctx context.Context, rel Release, limit, offset int)
 	}
 	names := []string{quoteIdent(colLine)}
 	for _, c := range rel.Columns {
-		names = append(names, quoteIdent(c.Column))
+		names = append(names, readSQL(s.dialect, c))
 	}
 	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quoteIdent(rel.Table) + " ORDER BY " + quoteIdent(colLine) + " LIMIT ? OFFSET ?"
 	rows, err := s.rdb.QueryxContext(ctx, s.q(q), limit, max(offset, 0))
@@ -346,6 +367,10 @@ func normaliseValue(kind string, v any) any {
 		return x.UTC().Format(time.RFC3339Nano)
 	case string:
 		switch kind {
+		case KindGeopoint:
+			if p, ok := parseGeoPoint(x); ok {
+				return p
+			}
 		case KindNumeric:
 			if f, err := strconv.ParseFloat(x, 64); err == nil {
 				return f
@@ -360,6 +385,8 @@ func normaliseValue(kind string, v any) any {
 			}
 		}
 		return x
+	case GeoPoint:
+		return x
 	case int64:
 		switch kind {
 		case KindBoolean:
@@ -368,6 +395,11 @@ func normaliseValue(kind string, v any) any {
 			return float64(x)
 		}
 		return x
+	}
+	if kind == KindGeopoint {
+		if p, ok := AsGeoPoint(v); ok {
+			return p
+		}
 	}
 	return v
 }

@@ -212,9 +212,9 @@ func (s *Store) loadSQLite(ctx context.Context, key, table string, cols ReleaseC
 	args := make([]any, len(names))
 	insert := func(b loadBatch) error {
 		for i, row := range b.rows {
-			args[0], args[1], args[2] = b.first+int64(i), row.Key, row.Hash
+			args = append(args[:0], b.first+int64(i), row.Key, row.Hash)
 			for j, v := range row.Values {
-				args[3+j] = sqliteValue(cols[j].Kind, v)
+				args = appendStored(args, cols[j].Kind, sqliteValue(cols[j].Kind, v))
 			}
 			if _, err := ins.exec(args...); err != nil {
 				if IsUniqueViolation(err) { // another attempt loaded this row
@@ -327,6 +327,7 @@ type copySource struct {
 	start time.Time
 	err   error
 	vals  []any
+	cols  ReleaseColumns
 }
 
 func (c *copySource) Next() bool {
@@ -353,7 +354,10 @@ func (c *copySource) Next() bool {
 func (c *copySource) Values() ([]any, error) {
 	row := c.b.rows[c.i]
 	c.vals = append(c.vals[:0], c.b.first+int64(c.i), row.Key, row.Hash)
-	return append(c.vals, row.Values...), nil
+	for j, v := range row.Values {
+		c.vals = appendStored(c.vals, c.cols[j].Kind, v)
+	}
+	return c.vals, nil
 }
 
 func (c *copySource) Err() error { return c.err }
@@ -370,7 +374,7 @@ func (s *Store) loadPostgres(ctx context.Context, key, table string, cols Releas
 		if err != nil || !ok {
 			return done, err
 		}
-		src := &copySource{ctx: ctx, f: f, b: b, i: -1, n: int64(len(b.rows)), start: time.Now()}
+		src := &copySource{ctx: ctx, f: f, b: b, i: -1, n: int64(len(b.rows)), start: time.Now(), cols: cols}
 		var n int64
 		err = conn.Raw(func(dc any) error {
 			pc := dc.(*stdlib.Conn).Conn()

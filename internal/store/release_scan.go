@@ -14,7 +14,7 @@ import (
 func (s *Store) EachReleaseRow(ctx context.Context, rel Release, fn func(key string, values []any) error) error {
 	names := []string{quoteIdent(colKey)}
 	for _, c := range rel.Columns {
-		names = append(names, quoteIdent(c.Column))
+		names = append(names, readSQL(s.dialect, c))
 	}
 	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quoteIdent(rel.Table) + " ORDER BY " + quoteIdent(colLine)
 	rows, err := s.rdb.QueryxContext(ctx, q)

@@ -70,9 +70,12 @@ type NewRelease struct {
 	SchemaVersion string
 	// Columns are the typed columns, in field order; their Column names are
 	// assigned by CreateRelease.
-	Columns       []ReleaseColumn
-	PrimaryKey    []string // field names
-	Unique        [][]string
+	Columns    []ReleaseColumn
+	PrimaryKey []string // field names
+	Unique     [][]string
+	// IndexFields are fields to index singly for the public API's facets
+	// and sorts (at most MaxIndexFields are; see explore_index.go).
+	IndexFields   []string
 	ReportID      *int64
 	Anonymisation JSONText
 	// AnonymisationDone, if set, gives Anonymisation once every row is read
@@ -166,7 +169,8 @@ func (s *Store) CreateRelease(ctx context.Context, nr NewRelease, rows RowSource
 		rel.Anonymisation = nr.AnonymisationDone()
 	}
 	step("index")
-	if err := s.index(ctx, indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique, s.maxIndexKeys())); err != nil {
+	if err := s.index(ctx, append(indexSQL(s.dialect, table, cols, nr.PrimaryKey, nr.Unique, s.maxIndexKeys()),
+		exploreIndexSQL(s.dialect, table, cols, nr.IndexFields)...)); err != nil {
 		return Release{}, false, err
 	}
 	// The diff reads both tables outside the write transaction; the

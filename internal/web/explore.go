@@ -3,15 +3,17 @@ package web
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,6 +32,7 @@ var exploreRoutes = []RoutePerm{
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records", Public: true},
+	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/records/:record_id", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/csv", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/exports/json", Public: true},
 	{Method: http.MethodGet, Path: explorePrefix + "/catalog/datasets/:id/facets", Public: true},
@@ -49,10 +52,12 @@ func (s *Server) registerExplore() {
 	g.GET("/catalog/datasets", s.exploreCatalog)
 	g.GET("/catalog/datasets/:id", s.exploreDataset)
 	g.GET("/catalog/datasets/:id/records", s.exploreRecords)
+	g.GET("/catalog/datasets/:id/records/:record_id", s.exploreRecord)
 	g.GET("/catalog/datasets/:id/exports/csv", s.exploreExportCSV)
 	g.GET("/catalog/datasets/:id/exports/json", s.exploreExportJSON)
 	g.GET("/catalog/datasets/:id/facets", s.exploreFacets)
 	g.GET("/usage", s.exploreUsage) // the reuser's own usage (apigw.go)
+	s.registerExploreExports(g)
 }
 
 // exploreError is Opendatasoft's error body.
@@ -75,6 +80,10 @@ func (s *Server) exploreFail(c echo.Context, err error) error {
 		return c.JSON(http.StatusBadRequest, exploreError{"ODSQLError", qe.Error()})
 	case errors.As(err, &pe):
 		return c.JSON(http.StatusBadRequest, exploreError{"InvalidRESTParameterError", pe.Msg})
+	case errors.Is(err, service.ErrRecordNotFound):
+		var se *service.Error
+		errors.As(err, &se)
+		return c.JSON(http.StatusNotFound, exploreError{"NoSuchRecord", se.Msg})
 	case service.KindOf(err) == service.NotFound:
 		return c.JSON(http.StatusNotFound, exploreError{"NoSuchDataset", err.Error()})
 	}
@@ -102,6 +111,8 @@ func odsType(kind string) string {
 		return "date"
 	case store.KindTimestamp:
 		return "datetime"
+	case store.KindGeopoint:
+		return "geo_point_2d"
 	}
 	return "text"
 }
@@ -140,7 +151,8 @@ func (s *Server) exploreCatalog(c echo.Context) error {
 			return s.exploreFail(c, &service.ParamError{Msg: p + " is not supported on the catalog yet"})
 		}
 	}
-	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset")}, false)
+	q, err := service.ParseExplore(service.ExploreParams{Limit: c.QueryParam("limit"), Offset: c.QueryParam("offset"),
+		Lang: c.QueryParam("lang"), Timezone: c.QueryParam("timezone")}, false)
 	if err != nil {
 		return s.exploreFail(c, err)
 	}
@@ -195,6 +207,7 @@ func exploreParams(c echo.Context) service.ExploreParams {
 	return service.ExploreParams{
 		Select: q.Get("select"), Where: q.Get("where"), GroupBy: q.Get("group_by"), OrderBy: q.Get("order_by"),
 		Refine: q["refine"], Exclude: q["exclude"], Limit: q.Get("limit"), Offset: q.Get("offset"),
+		Lang: q.Get("lang"), Timezone: q.Get("timezone"),
 	}
 }
 
@@ -243,23 +256,54 @@ func (s *Server) exploreRecords(c echo.Context) error {
 	return w.Flush()
 }
 
-// exploreExport streams an export: begin is called once the query is
-// known to be valid (before any byte is written, errors answer 400/404).
-func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin func(w *bufio.Writer, names []string) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
+// exploreRecord answers one record, {"_id", fields…}.
+func (s *Server) exploreRecord(c echo.Context) error {
+	pd, done, err := s.exploreRelease(c)
+	if done {
+		return err
+	}
+	id := c.Param("record_id")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	names, row, err := s.svc.ExploreRecord(c.Request().Context(), pd, id, exploreParams(c))
+	if err != nil {
+		return s.exploreFail(c, err)
+	}
+	resp := c.Response()
+	resp.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	resp.WriteHeader(http.StatusOK)
+	w := bufio.NewWriter(resp)
+	if err := writeRecord(w, names, row); err != nil {
+		return err
+	}
+	w.WriteByte('\n')
+	return w.Flush()
+}
+
+// exploreExport streams an export: check may refuse the output columns
+// (400, nothing written); begin is called once the query is known to be
+// valid (before any byte is written, errors answer 400/404).
+func (s *Server) exploreExport(c echo.Context, contentType, ext string, check func(cols []store.ReleaseColumn) error, begin func(w *bufio.Writer, cols []store.ReleaseColumn) error, row func(w *bufio.Writer, row []any) error, end func(w *bufio.Writer) error) error {
 	pd, done, err := s.exploreRelease(c)
 	if done {
 		return err
 	}
 	resp := c.Response()
 	var w *bufio.Writer
-	names := func(n []string) error {
+	cols := func(cs []store.ReleaseColumn) error {
+		if check != nil {
+			if err := check(cs); err != nil {
+				return err
+			}
+		}
 		resp.Header().Set(echo.HeaderContentType, contentType)
 		resp.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+pd.Dataset.ID+"."+ext+`"`)
 		resp.WriteHeader(http.StatusOK)
 		w = bufio.NewWriterSize(resp, 64<<10)
-		return begin(w, n)
+		return begin(w, cs)
 	}
-	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), names, func(r []any) error { return row(w, r) })
+	err = s.svc.ExploreExport(c.Request().Context(), pd, exploreParams(c), cols, func(r []any) error { return row(w, r) })
 	if err != nil {
 		if w == nil {
 			return s.exploreFail(c, err)
@@ -275,12 +319,20 @@ func (s *Server) exploreExport(c echo.Context, contentType, ext string, begin fu
 	return w.Flush()
 }
 
+func fieldNames(cols []store.ReleaseColumn) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Field
+	}
+	return out
+}
+
 func (s *Server) exploreExportJSON(c echo.Context) error {
 	var names []string
 	n := 0
-	return s.exploreExport(c, echo.MIMEApplicationJSON, "json",
-		func(w *bufio.Writer, ns []string) error {
-			names = ns
+	return s.exploreExport(c, echo.MIMEApplicationJSON, "json", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
+			names = fieldNames(cols)
 			return w.WriteByte('[')
 		},
 		func(w *bufio.Writer, row []any) error {
@@ -313,28 +365,92 @@ func (s *Server) exploreExportCSV(c echo.Context) error {
 		}
 		bom = v
 	}
-	var cw *csv.Writer
-	rec := []string{}
-	return s.exploreExport(c, "text/csv; charset=utf-8", "csv",
-		func(w *bufio.Writer, names []string) error {
+	var buf []byte
+	return s.exploreExport(c, "text/csv; charset=utf-8", "csv", nil,
+		func(w *bufio.Writer, cols []store.ReleaseColumn) error {
 			if bom {
 				w.WriteString("\uFEFF")
 			}
-			cw = csv.NewWriter(w)
-			cw.Comma = delim
-			return cw.Write(names)
+			for i, n := range fieldNames(cols) {
+				if i > 0 {
+					buf = utf8.AppendRune(buf, delim)
+				}
+				buf = appendCSVField(buf, n, delim)
+			}
+			buf = append(buf, '\n')
+			_, err := w.Write(buf)
+			return err
 		},
 		func(w *bufio.Writer, row []any) error {
-			rec = rec[:0]
-			for _, v := range row {
-				rec = append(rec, csvValue(v))
+			buf = buf[:0]
+			for i, v := range row {
+				if i > 0 {
+					buf = utf8.AppendRune(buf, delim)
+				}
+				buf = appendCSVValue(buf, v, delim)
 			}
-			return cw.Write(rec)
+			buf = append(buf, '\n')
+			_, err := w.Write(buf)
+			return err
 		},
-		func(w *bufio.Writer) error {
-			cw.Flush()
-			return cw.Error()
-		})
+		func(w *bufio.Writer) error { return nil })
+}
+
+// appendCSVValue appends v as a CSV field: csvValue's text, without its
+// allocations for numbers.
+func appendCSVValue(b []byte, v any, delim rune) []byte {
+	switch x := v.(type) {
+	case nil:
+		return b
+	case string:
+		return appendCSVField(b, x, delim)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	}
+	return appendCSVField(b, csvValue(v), delim)
+}
+
+// appendCSVField appends a field as encoding/csv's Writer writes it (the
+// same bytes: quoted when it holds the delimiter, a quote, a line break,
+// starts with a space or is \., quotes doubled, \n line ends).
+func appendCSVField(b []byte, f string, delim rune) []byte {
+	if !csvNeedsQuotes(f, delim) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(f, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, f[:i+1]...)
+		b = append(b, '"')
+		f = f[i+1:]
+	}
+	b = append(b, f...)
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's fieldNeedsQuotes (the delimiters
+// accepted are ASCII).
+func csvNeedsQuotes(f string, delim rune) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\n' || c == '\r' || c == '"' || c == byte(delim) {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 func csvValue(v any) string {
@@ -349,6 +465,8 @@ func csvValue(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
+	case store.GeoPoint: // Opendatasoft's CSV form of a geo_point_2d: "lat, lon"
+		return strconv.FormatFloat(x.Lat, 'f', -1, 64) + ", " + strconv.FormatFloat(x.Lon, 'f', -1, 64)
 	}
 	b, _ := json.Marshal(v)
 	return string(b)

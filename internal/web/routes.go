@@ -80,6 +80,8 @@ func RouteTable() []RoutePerm {
 	all = append(all, exploreCatalogRoutes...)
 	// The public portal (page_catalog.go, h/portal): Public.
 	all = append(all, portalRoutes...)
+	// The public records API's further exports, jsonl/geojson/xlsx/parquet (explore_exports.go, issue #12): Public.
+	all = append(all, exploreExportRoutes...)
 	// The designer's lint and form editor (designer_lint.go, designer_forms.go).
 	all = append(all, designerLintRoutes...)
 	all = append(all, designerFormRoutes...)
