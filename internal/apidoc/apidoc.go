@@ -380,6 +380,9 @@ func (w *doc) dataset(d Dataset) {
 		if !w.o.served("/catalog/datasets/{dataset_id}/exports/" + f.Ext) {
 			continue
 		}
+		if f.Ext == "geojson" && !hasGeopoint(d) {
+			continue // the server answers 400 without a geopoint field
+		}
 		params := []any{param("select"), param("where"), param("group_by"), param("order_by"), param("refine"), param("exclude"), param("lang"), param("timezone"),
 			map[string]any{"name": "limit", "in": "query", "required": false, "description": "Nombre d'enregistrements (-1 ou absent : tous).", "schema": map[string]any{"type": "integer", "minimum": -1}},
 			param("offset")}
@@ -540,4 +543,15 @@ func jsonType(f Field) (string, string) {
 		}
 	}
 	return "string", ""
+}
+
+// hasGeopoint reports whether the dataset has a geopoint field, which the
+// GeoJSON export needs.
+func hasGeopoint(d Dataset) bool {
+	for _, f := range d.Fields {
+		if f.Kind == "geopoint" || f.Type == "geopoint" {
+			return true
+		}
+	}
+	return false
 }
