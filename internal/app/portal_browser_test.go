@@ -104,7 +104,10 @@ func TestBrowserPublicPortal(t *testing.T) {
 	tab.Click(".preview-filter button[type=submit]")
 	var caption string
 	for i := 0; i < 100; i++ { // htmx swaps the preview: up to 10 s
-		if caption = tab.Text("#apercu caption"); strings.Contains(caption, "ANTIBES") {
+		// Read in one script: the node may be swapped out between a
+		// lookup and a read (chromedp's Text then fails on the old node).
+		caption = browsertest.Eval[string](tab, `(document.querySelector('#apercu caption') || {}).textContent || ''`)
+		if strings.Contains(caption, "ANTIBES") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
