@@ -348,22 +348,31 @@ func (s *Server) exploreExportJSON(c echo.Context) error {
 		})
 }
 
-func (s *Server) exploreExportCSV(c echo.Context) error {
-	delim := ';'
+// csvParams reads the CSV exports' delimiter (";" by default, ",", "|" or a
+// tab) and with_bom (true by default), as Opendatasoft's.
+func csvParams(c echo.Context) (delim rune, bom bool, err error) {
+	delim, bom = ';', true
 	switch d := c.QueryParam("delimiter"); d {
 	case "", ";":
 	case ",", "|", "\t":
 		delim = rune(d[0])
 	default:
-		return s.exploreFail(c, &service.ParamError{Msg: `Invalid value for delimiter: ";", ",", "|" or a tab expected`})
+		return 0, false, &service.ParamError{Msg: `Invalid value for delimiter: ";", ",", "|" or a tab expected`}
 	}
-	bom := true
 	if b := c.QueryParam("with_bom"); b != "" {
 		v, err := strconv.ParseBool(b)
 		if err != nil {
-			return s.exploreFail(c, &service.ParamError{Msg: "Invalid value for with_bom: true or false expected"})
+			return 0, false, &service.ParamError{Msg: "Invalid value for with_bom: true or false expected"}
 		}
 		bom = v
+	}
+	return delim, bom, nil
+}
+
+func (s *Server) exploreExportCSV(c echo.Context) error {
+	delim, bom, err := csvParams(c)
+	if err != nil {
+		return s.exploreFail(c, err)
 	}
 	var buf []byte
 	return s.exploreExport(c, "text/csv; charset=utf-8", "csv", nil,

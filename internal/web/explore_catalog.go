@@ -208,21 +208,9 @@ func (s *Server) catalogExportJSON(c echo.Context) error {
 // catalogExportCSV is the list of public datasets in CSV (";" and a BOM,
 // as Opendatasoft's; delimiter and with_bom as on the records exports).
 func (s *Server) catalogExportCSV(c echo.Context) error {
-	delim := ';'
-	switch d := c.QueryParam("delimiter"); d {
-	case "", ";":
-	case ",", "|", "\t":
-		delim = rune(d[0])
-	default:
-		return s.exploreFail(c, &service.ParamError{Msg: `Invalid value for delimiter: ";", ",", "|" or a tab expected`})
-	}
-	bom := true
-	if b := c.QueryParam("with_bom"); b != "" {
-		v, err := strconv.ParseBool(b)
-		if err != nil {
-			return s.exploreFail(c, &service.ParamError{Msg: "Invalid value for with_bom: true or false expected"})
-		}
-		bom = v
+	delim, bom, err := csvParams(c)
+	if err != nil {
+		return s.exploreFail(c, err)
 	}
 	list, err := s.catalogList(c)
 	if err != nil {
