@@ -77,3 +77,13 @@ func requireBodyType() echo.MiddlewareFunc {
 func csrfOptions(cfg config.Config) auth.CSRFOptions {
 	return auth.CSRFOptions{PublicURL: cfg.PublicURL, SessionRoutes: []string{"/api/v1/login", "/login"}}
 }
+
+// formPosts records that the POST routes of a page table take HTML forms
+// (application/x-www-form-urlencoded).
+func formPosts(routes []RoutePerm) {
+	for _, r := range routes {
+		if r.Method == http.MethodPost {
+			bodyTypes[r.Method+" "+r.Path] = []string{mimeForm}
+		}
+	}
+}

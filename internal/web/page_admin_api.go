@@ -32,11 +32,7 @@ var adminAPIPageRoutes = []RoutePerm{
 }
 
 func init() {
-	for _, r := range adminAPIPageRoutes {
-		if r.Method == http.MethodPost {
-			bodyTypes[r.Method+" "+r.Path] = []string{mimeForm}
-		}
-	}
+	formPosts(adminAPIPageRoutes)
 }
 
 func (s *Server) registerAdminAPIPages() {

@@ -58,11 +58,7 @@ var reuserPageRoutes = []RoutePerm{
 }
 
 func init() {
-	for _, r := range reuserPageRoutes {
-		if r.Method == http.MethodPost {
-			bodyTypes[r.Method+" "+r.Path] = []string{mimeForm}
-		}
-	}
+	formPosts(reuserPageRoutes)
 }
 
 func (s *Server) registerReuserPages() {

@@ -42,11 +42,7 @@ var taskPageRoutes = []RoutePerm{
 }
 
 func init() {
-	for _, r := range taskPageRoutes {
-		if r.Method == http.MethodPost {
-			bodyTypes[r.Method+" "+r.Path] = []string{mimeForm}
-		}
-	}
+	formPosts(taskPageRoutes)
 }
 
 func (s *Server) registerTaskPages() {

@@ -45,11 +45,7 @@ var adminPageRoutes = []RoutePerm{
 }
 
 func init() {
-	for _, r := range adminPageRoutes {
-		if r.Method == http.MethodPost {
-			bodyTypes[r.Method+" "+r.Path] = []string{mimeForm}
-		}
-	}
+	formPosts(adminPageRoutes)
 }
 
 func (s *Server) registerAdminPages() {
